@@ -1,0 +1,163 @@
+"""The default generator: a short Dutch answer composed only of card text.
+
+Template lines (opening, headings, closing) are bold or end with a colon; every other sentence is
+copied verbatim from a passage that the answer lists, and every link is cited as [n].
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.retrieval import Retrieval
+from assistant.text import stem, words
+from assistant.types import Citation, Passage
+from corpus.model import Card
+
+MAX_WORDS = 250
+_ABBREV = ("o.a.", "bijv.", "etc.", "d.w.z.", "m.b.t.", "e.d.", "i.p.v.")
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý‘'“(])")
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for piece in _SPLIT.split(text.strip()):
+        if out and out[-1].endswith(_ABBREV):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return [s for s in out if s]
+
+
+def theme_names(card: Card) -> list[str]:
+    return [f"{t.number}. {t.title}" for t in card.themes]
+
+
+def decline_text(card: Card) -> str:
+    themes = "\n".join(f"- {n}" for n in theme_names(card))
+    return ("Daar zegt de praktijkkaart *Welbevinden en gelijke kansen* niets over, dus daar kan ik je niet mee "
+            "helpen. De kaart gaat over deze vijf thema's:\n\n" + themes +
+            "\n\nStel gerust een vraag over een van deze thema's, bijvoorbeeld over ouders betrekken, "
+            "overgangen naar het VO of traumasensitief werken.")
+
+
+@dataclass
+class Composed:
+    text: str
+    citations: list[Citation]
+    used: list[Passage]  # passages the answer draws on, in answer order
+
+
+class _Citer:
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._by_url: dict[str, int] = {}
+
+    def cite(self, p: Passage) -> str:
+        marks = []
+        for lk in p.links:
+            if lk.url not in self._by_url:
+                n = len(self.citations) + 1
+                self._by_url[lk.url] = n
+                self.citations.append(Citation(n, lk.url, lk.title, p.id, lk.dead))
+            marks.append(f"[{self._by_url[lk.url]}]")
+        return "".join(marks)
+
+
+def _best_sentences(query: str, paragraphs: list[Passage], n: int) -> list[tuple[Passage, str]]:
+    """The intro sentence(s) sharing most stems with the question; the theme's opening sentence otherwise."""
+    q = {stem(w) for w in words(query)}
+    scored = []
+    for pi, p in enumerate(paragraphs):
+        for si, s in enumerate(sentences(p.text)):
+            overlap = len(q & {stem(w) for w in words(s)})
+            scored.append((overlap, -pi, -si, p, s))
+    if not scored:
+        return []
+    scored.sort(key=lambda x: (x[0], x[1], x[2]), reverse=True)
+    if scored[0][0] == 0:
+        first = paragraphs[0]
+        return [(first, sentences(first.text)[0])]
+    return [(p, s) for overlap, _pi, _si, p, s in scored[:n] if overlap > 0]
+
+
+def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card) -> Composed:
+    """Build the answer for the chosen theme(s) from the card passages (item id -> Passage)."""
+    rel = retrieval.card_relevance
+    citer = _Citer()
+    used: list[Passage] = []
+    lines: list[str] = []
+    themes = retrieval.themes
+
+    def theme_items(kind: str, th: int) -> list[Passage]:
+        items = [p for p in card_passages.values() if p.theme == th and p.kind == kind and p.item_id in rel]
+        return sorted(items, key=lambda p: -rel[p.item_id])
+
+    if themes == [0]:
+        general = theme_items("algemeen", 0)[:2]
+        lines.append("**Uit het algemene deel van de praktijkkaart:**")
+        for p in general:
+            lines.append("")
+            lines.append(p.text if "\n" not in p.text else p.text)
+            used.append(p)
+        lines += ["", "**Lees de uitwerking per thema op de pagina Bronnen.**"]
+        return Composed("\n".join(lines), citer.citations, used)
+
+    titles = " en ".join(f"thema {th} „{card.theme(th).title}”" for th in themes)
+    lines.append(f"**Uit de praktijkkaart, {titles}:**")
+    intro = theme_items("intro", themes[0])
+    intro_in_order = sorted(intro, key=lambda p: p.item_id)
+    context = _best_sentences(retrieval.query, intro_in_order, 2)
+    if context:
+        lines.append("")
+        lines.append(" ".join(s for _, s in context))
+        used.extend(dict.fromkeys(p for p, _ in context))
+
+    n_themes = len(themes)
+    per_theme_q = 3 if n_themes == 1 else 2
+    per_theme_s = 4 if n_themes == 1 else 3
+    vragen = [p for th in themes for p in theme_items("vraag", th)[:per_theme_q]]
+    sugg: list[Passage] = []
+    for th in themes:
+        both = sorted(theme_items("suggestie_direct", th) + theme_items("suggestie_lang", th),
+                      key=lambda p: -rel[p.item_id])
+        sugg.extend(both[:per_theme_s])
+    budget = MAX_WORDS - sum(len(line.split()) for line in lines)
+
+    def bullet(p: Passage) -> str:
+        text = p.text if len(p.text.split()) <= 80 else p.text.split("\n", 1)[0]
+        text = text.replace("\n- ", "\n  - ")  # the item's sub-list as a nested list
+        return f"- {text} {citer.cite(p)}".rstrip()
+
+    if vragen:
+        lines += ["", "### Vragen om met je team te bespreken:"]
+        for p in vragen:
+            b = bullet(p)
+            if budget - len(b.split()) < 60 and p is not vragen[0]:
+                break
+            lines.append(b)
+            used.append(p)
+            budget -= len(b.split())
+    ordered_sugg = sorted(sugg, key=lambda p: -rel[p.item_id])
+    chosen: list[Passage] = []
+    for p in ordered_sugg:
+        cost = len(p.text.split())
+        if len(chosen) >= 3 and budget - cost < 0:
+            break
+        chosen.append(p)
+        budget -= cost
+    for kind, heading in (("suggestie_direct", "### Direct aan de slag:"), ("suggestie_lang", "### Op langere termijn:")):
+        part = [p for p in chosen if p.kind == kind]
+        if part:
+            lines += ["", heading]
+            for p in part:
+                lines.append(bullet(p))
+                used.append(p)
+    read_more = " en ".join(f"thema {th} „{card.theme(th).title}”" for th in themes)
+    lines += ["", f"**Lees het hele {read_more} op de pagina Bronnen.**"]
+    if citer.citations:
+        lines += ["", "### Bronnen"]
+        for c in citer.citations:
+            dead = " (deze link werkte niet bij de laatste controle)" if c.dead else ""
+            lines.append(f"[{c.n}] {c.title} — {c.url}{dead}")
+    return Composed("\n".join(lines), citer.citations, used)

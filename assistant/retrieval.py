@@ -1,0 +1,167 @@
+"""Hybrid retrieval: BM25 (Dutch stems, compounds, synonyms) + dense (through the store), fused with
+weighted reciprocal rank fusion, diversified, then ranked *for the answer*: first the best theme(s),
+then that theme's most relevant questions and suggestions."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.index import IndexSnapshot
+from assistant.text import words
+from assistant.types import Filters, Passage
+from praktijkkaart.settings import Settings
+from vectorstore.base import Embedder, Store
+
+# Follow-ups lean on the previous turn: short, or pointing back ("daar", "dat", "en voor ...").
+_FOLLOWUP = re.compile(
+    r"^(en|maar|ook|dus|wat als|hoe zit het|and|what about)\b|\b(daar|daarover|daarvan|dat|die|dit|deze|hiervan|"
+    r"hierover|ervan|erover|meer over|it|that|those|this)\b", re.IGNORECASE)
+
+
+def standalone_query(question: str, history: list[dict] | None, max_turns: int) -> str:
+    """Make a follow-up self-contained by prefixing the user's earlier question(s)."""
+    if not history or max_turns == 0:
+        return question
+    earlier = [h["content"] for h in history if h.get("role") == "user" and h.get("content")][-max_turns:]
+    if not earlier:
+        return question
+    if len(words(question)) <= 6 or _FOLLOWUP.search(question):
+        return f"{earlier[-1]} {question}"
+    return question
+
+
+@dataclass
+class Retrieval:
+    query: str
+    ranked: list[Passage]  # fused + diversified, best first
+    themes: list[int]  # chosen themes, best first (0 = general part)
+    theme_scores: dict[int, float]
+    card_relevance: dict[str, float]  # card item id -> within-card relevance
+    scope_score: float
+    dense_max: float
+    overlap: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _allowed(p: Passage, f: Filters) -> bool:
+    if f.school_type and p.school_type not in (f.school_type, "beide"):
+        return False
+    if f.themes and p.effective_theme not in f.themes:
+        return False
+    if f.kinds and p.kind not in f.kinds:
+        return False
+    return True
+
+
+def _ranks(scores: dict[int, float]) -> dict[int, int]:
+    order = sorted(scores, key=lambda i: -scores[i])
+    return {i: r for r, i in enumerate(order)}
+
+
+def _jaccard(a: str, b: str) -> float:
+    sa, sb = set(words(a)), set(words(b))
+    return len(sa & sb) / max(1, len(sa | sb))
+
+
+def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings: Settings, query: str,
+             filters: Filters | None = None) -> Retrieval:
+    f = filters or Filters()
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    q_vec = embedder.embed_query(query)
+    t["embed_ms"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    kw = snapshot.keyword_scores(query)
+    t["keyword_ms"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    n_cand = settings.candidates * (3 if not f.empty else 1)
+    hits = store.query(snapshot.version.name, q_vec, n_cand)
+    dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
+    card_sims = snapshot.card_vectors @ q_vec if len(snapshot.card_rows) else np.zeros(0)
+    t["dense_ms"] = (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    passages = snapshot.passages
+    allowed = [i for i in range(len(passages)) if _allowed(passages[i], f)]
+    allowed_set = set(allowed)
+    kw_top = sorted((i for i in allowed if kw[i] > 0), key=lambda i: -kw[i])[: settings.candidates]
+    kw_rank = {i: r for r, i in enumerate(kw_top)}
+    dense_rank = _ranks({i: s for i, s in dense.items() if i in allowed_set})
+    fused: dict[int, float] = {}
+    for i in set(kw_rank) | set(dense_rank):
+        s = 0.0
+        if i in kw_rank:
+            s += settings.keyword_weight / (settings.rrf_k + kw_rank[i] + 1)
+        if i in dense_rank:
+            s += settings.dense_weight / (settings.rrf_k + dense_rank[i] + 1)
+        if passages[i].kind == "bron":
+            s *= settings.resource_weight
+        fused[i] = s
+
+    # Diversity: no near-duplicates, at most two chunks of one linked resource.
+    ranked: list[Passage] = []
+    per_source: dict[str, int] = {}
+    for i in sorted(fused, key=lambda i: (-fused[i], passages[i].id)):
+        p = passages[i]
+        if p.source_url and per_source.get(p.source_url, 0) >= 2:
+            continue
+        if any(_jaccard(p.text, q.text) >= 0.8 for q in ranked[:10]):
+            continue
+        if p.source_url:
+            per_source[p.source_url] = per_source.get(p.source_url, 0) + 1
+        ranked.append(_with_score(p, fused[i]))
+        if len(ranked) >= max(settings.top_k, 12):
+            break
+
+    # Within-card relevance for every card item (RRF of dense and keyword ranks over the card).
+    card_rel: dict[str, float] = {}
+    if len(snapshot.card_rows):
+        rows = [int(r) for r in snapshot.card_rows if int(r) in allowed_set]
+        d_rank = _ranks({r: float(card_sims[k]) for k, r in enumerate(snapshot.card_rows) if int(r) in allowed_set})
+        k_rank = _ranks({r: float(kw[r]) for r in rows})
+        for r in rows:
+            card_rel[passages[r].item_id] = (settings.dense_weight / (settings.rrf_k + d_rank[r] + 1)
+                                             + settings.keyword_weight * (kw[r] > 0) / (settings.rrf_k + k_rank[r] + 1))
+
+    theme_scores: dict[int, float] = {}
+    for p in ranked[:10]:
+        th = p.effective_theme
+        if th is not None:
+            theme_scores[th] = theme_scores.get(th, 0.0) + p.score
+    themes = _choose_themes(theme_scores, settings.max_themes)
+    t["fusion_ms"] = (time.perf_counter() - t0) * 1000
+
+    dense_max = float(card_sims.max()) if len(card_sims) else 0.0
+    overlap = snapshot.analyzer.overlap(query)
+    return Retrieval(query=query, ranked=ranked, themes=themes, theme_scores=theme_scores, card_relevance=card_rel,
+                     scope_score=scope_score(dense_max, overlap), dense_max=dense_max, overlap=overlap, timings=t)
+
+
+def scope_score(dense_max: float, overlap: float) -> float:
+    """Evidence that the card speaks to the question: dense similarity to the best card passage
+    (E5 cosines of on-topic questions sit around 0.84+, off-topic ones around 0.78) plus the share
+    of the question's words that the card knows. Calibrated on the golden set (evals/)."""
+    return (dense_max - 0.78) / 0.06 + overlap
+
+
+def _choose_themes(scores: dict[int, float], max_themes: int) -> list[int]:
+    order = sorted(scores, key=lambda th: -scores[th])
+    if not order:
+        return []
+    chosen = [order[0]]
+    for th in order[1:max_themes]:
+        if scores[th] >= 0.6 * scores[order[0]] and th != 0 and chosen[0] != 0:
+            chosen.append(th)
+    return chosen
+
+
+def _with_score(p: Passage, score: float) -> Passage:
+    from dataclasses import replace
+
+    return replace(p, score=score)

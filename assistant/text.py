@@ -1,0 +1,111 @@
+"""Dutch text normalisation for keyword search: accents folded, Snowball stems, compounds split,
+staff abbreviations expanded from the corpus synonym list."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+
+from corpus.model import Synonyms
+
+# Function words that carry no topic (kept short on purpose: 'ouders', 'school' etc. matter here).
+STOPWORDS = frozenset("""
+aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus een eens en er
+ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand iets ik in is ja je jij jou jouw jullie
+kan kun kunnen maar me meer men met mij mijn moet na naar niet niets nog nu of om omdat onder ons onze ook op over
+reeds te tegen toch toen tot u uit uw van veel voor want waren was wat we wel welk welke wie wij wil worden wordt
+zal ze zelf zich zij zijn zo zonder zou zouden zoals wanneer waarom waar hoeveel graag iemand even eigenlijk
+the a an of to and or is are be for in on with what how do does can i we my our you your it this that at as about
+""".split())
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_LINKING = ("s", "en", "e", "")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, typographic quotes unified."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.replace("’", "'").replace("‘", "'")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("dutch")
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+@dataclass
+class Analyzer:
+    """Turns text into stemmed tokens; splits compounds into parts known from the corpus vocabulary."""
+
+    synonyms: Synonyms = field(default_factory=Synonyms)
+    vocabulary: set[str] = field(default_factory=set)  # stems seen in the corpus
+
+    def learn(self, texts: list[str]) -> None:
+        for t in texts:
+            self.vocabulary.update(stem(w) for w in words(t))
+
+    def _split(self, word: str) -> list[str]:
+        """'nieuwkomerskinderen' -> ['nieuwkomer', 'kinder'] when both halves are corpus words."""
+        if len(word) < 9:
+            return []
+        for i in range(len(word) - 4, 3, -1):
+            head, tail = word[:i], word[i:]
+            tail_stem = stem(tail)
+            if tail_stem not in self.vocabulary or len(tail) < 4:
+                continue
+            for link in _LINKING:
+                if link and not head.endswith(link):
+                    continue
+                base = head[: len(head) - len(link)] if link else head
+                if len(base) >= 4 and stem(base) in self.vocabulary:
+                    return [stem(base), tail_stem]
+        return []
+
+    def tokens(self, text: str) -> list[str]:
+        out: list[str] = []
+        for w in words(text):
+            s = stem(w)
+            out.append(s)
+            out.extend(p for p in self._split(w) if p != s)
+        return out
+
+    def expand_query(self, text: str) -> str:
+        """Append the card words that the staff terms in `text` stand for."""
+        folded = " " + re.sub(r"[^\w'/ -]+", " ", fold(text)) + " "
+        extra: list[str] = []
+        for term, targets in self.synonyms.expand.items():
+            if f" {fold(term)} " in folded:
+                extra.extend(targets)
+        present = set(folded.split())
+        for group in self.synonyms.groups:
+            if any(fold(g) in present for g in group):
+                extra.extend(group)
+        return text if not extra else f"{text} {' '.join(extra)}"
+
+    def overlap(self, text: str) -> float:
+        """Share of the question's content words the card knows (directly, as compound or via a synonym)."""
+        base = words(text)
+        if not base:
+            return 0.0
+        group_words = {fold(w) for g in self.synonyms.groups for w in g}
+        known = 0
+        for w in base:
+            s = stem(w)
+            targets = self.synonyms.expand.get(w, ())
+            if (s in self.vocabulary or self._split(w) or w in group_words
+                    or any(stem(x) in self.vocabulary for t in targets for x in words(t))):
+                known += 1
+        return known / len(base)

@@ -1,0 +1,1 @@
+"""Ingest: chunk the praktijkkaart (and linked-resource snapshots) into the vector store."""

@@ -1,0 +1,153 @@
+"""The real app in a real browser: `streamlit run ui/app.py` driven by headless Chromium through Playwright.
+
+Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`). Locally the test skips when it is
+missing; in CI (CI=true) it fails instead. The screenshot lands in artifacts/browser/answer.png.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corpus.model import load_card
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOT = ROOT / "artifacts" / "browser" / "answer.png"
+QUESTION = "Hoe kunnen we ouders betrekken die slecht Nederlands spreken?"
+START_TIMEOUT_S = 180  # first start loads the embedding model
+ANSWER_TIMEOUT_MS = 60_000
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser test"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"streamlit did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_chromium()
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
+    ingest = subprocess.run(
+        [sys.executable, "-c",
+         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+
+    port = _free_port()
+    log = data_dir / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    card = load_card()
+    url_by_title = {lk.title: lk.url for lk in card.links}
+    corpus_urls = set(url_by_title.values())
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1500})
+            page.goto(app_url)
+            chat = page.get_by_test_id("stChatInputTextArea")
+            expect(chat).to_be_enabled(timeout=START_TIMEOUT_S * 1000)  # enabled once the assistant is warm
+            expect(page.get_by_role("button", name="Hoe betrekken we ouders die slecht Nederlands spreken?")
+                   ).to_be_visible()
+
+            chat.fill(QUESTION)
+            started = time.monotonic()
+            chat.press("Enter")
+            reply = page.get_by_test_id("stChatMessage").nth(1)
+            expect(reply.get_by_text("Bronnen", exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+            latency = time.monotonic() - started
+            expect(reply.get_by_test_id("stFeedback")).to_be_visible()
+            assert latency < 10, f"answer took {latency:.1f}s in the browser"
+
+            # Every link in the answer points into the corpus, and the numbered sources resolve to their URL.
+            hrefs = reply.locator("a[href^='http']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            assert hrefs and set(hrefs) <= corpus_urls, hrefs
+
+            # Open the first source expander: the passage text and its link are there, the href exact.
+            expander = reply.get_by_test_id("stExpander").first
+            expander.locator("summary").click()
+            details = expander.get_by_test_id("stExpanderDetails")
+            expect(details).to_be_visible()
+            expect(details).to_contain_text("Thema ")
+            link = details.locator("a[href^='http']").first
+            expect(link).to_be_visible()
+            title, href = link.inner_text().strip(), link.get_attribute("href")
+            assert title in url_by_title, title
+            assert href == url_by_title[title]
+            assert link.get_attribute("target") == "_blank"
+
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+
+            # Markup typed into the chat is shown as text and never runs.
+            attack = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script> hoe betrek ik ouders?"
+            chat.fill(attack)
+            chat.press("Enter")
+            expect(page.get_by_test_id("stChatMessage").nth(2)).to_contain_text(attack, timeout=ANSWER_TIMEOUT_MS)
+            expect(page.get_by_test_id("stChatMessage").nth(3)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+            assert page.evaluate("window.__xss") is None
+            assert page.locator("img[src='x']").count() == 0
+        finally:
+            browser.close()

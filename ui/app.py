@@ -1,0 +1,29 @@
+"""Entry point: `streamlit run ui/app.py` — the chat for school staff and its pages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root that holds the packages.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from ui import views  # noqa: E402
+
+
+def main() -> None:
+    st.set_page_config(page_title="Praktijkkaart-assistent", page_icon=":material/diversity_3:", layout="centered")
+    page = st.navigation([
+        st.Page(views.chat_page, title="Chat", icon=":material/chat:", url_path="chat", default=True),
+        st.Page(views.sources_page, title="Bronnen", icon=":material/menu_book:", url_path="bronnen"),
+        st.Page(views.eval_page, title="Evaluatie", icon=":material/insights:", url_path="evaluatie"),
+        st.Page(views.about_page, title="Over", icon=":material/info:", url_path="over"),
+    ])
+    page.run()
+
+
+main()

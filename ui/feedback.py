@@ -1,0 +1,126 @@
+"""Local feedback store: thumbs and an optional comment per answer, in SQLite under the data dir.
+
+Nothing leaves the machine. Comments are redacted (assistant.privacy) before they are written; questions
+reach this store only after the UI's personal-data check has passed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from assistant.privacy import redact
+from praktijkkaart.settings import Settings
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id          TEXT PRIMARY KEY,      -- one row per answer (the UI's answer id)
+    question    TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    passage_ids TEXT NOT NULL,         -- JSON list of cited passage ids
+    thumbs      INTEGER,               -- 1 = thumbs up, 0 = thumbs down, NULL = comment only
+    comment     TEXT,
+    generator   TEXT,
+    created_at  TEXT NOT NULL          -- ISO 8601, UTC
+);
+CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
+"""
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: str
+    question: str
+    answer: str
+    passage_ids: tuple[str, ...]
+    thumbs: int | None
+    comment: str | None
+    generator: str | None
+    created_at: datetime
+
+
+def db_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "feedback.sqlite3"
+
+
+@contextmanager
+def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
+    path = db_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        conn.executescript(_SCHEMA)
+        with conn:  # commit on success, roll back on error
+            yield conn
+    finally:
+        conn.close()
+
+
+def save_feedback(
+    settings: Settings,
+    *,
+    answer_id: str,
+    question: str,
+    answer: str,
+    passage_ids: list[str] | tuple[str, ...],
+    thumbs: int | None,
+    comment: str | None = None,
+    generator: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Insert or update the feedback for one answer (a later thumbs or comment replaces the earlier one).
+
+    A `None` thumbs or comment keeps what was stored before, so thumbs and comment can arrive separately.
+    """
+    if thumbs not in (None, 0, 1):
+        raise ValueError("thumbs must be 0, 1 or None")
+    clean_comment = redact(comment.strip()) if comment and comment.strip() else None
+    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+    with _connect(settings) as conn:
+        conn.execute(
+            """
+            INSERT INTO feedback (id, question, answer, passage_ids, thumbs, comment, generator, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                thumbs = COALESCE(excluded.thumbs, feedback.thumbs),
+                comment = COALESCE(excluded.comment, feedback.comment)
+            """,
+            (answer_id, redact(question), answer, json.dumps(list(passage_ids)), thumbs, clean_comment,
+             generator, created),
+        )
+
+
+def list_feedback(settings: Settings) -> list[FeedbackRecord]:
+    """All stored feedback, oldest first."""
+    if not db_path(settings).exists():
+        return []
+    with _connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT id, question, answer, passage_ids, thumbs, comment, generator, created_at"
+            " FROM feedback ORDER BY created_at, id"
+        ).fetchall()
+    return [
+        FeedbackRecord(
+            id=r[0], question=r[1], answer=r[2], passage_ids=tuple(json.loads(r[3])), thumbs=r[4],
+            comment=r[5], generator=r[6], created_at=datetime.fromisoformat(r[7]),
+        )
+        for r in rows
+    ]
+
+
+def forget_before(settings: Settings, before: date | datetime) -> int:
+    """Delete feedback created before `before` (a date means midnight UTC of that day); returns the count."""
+    if not isinstance(before, datetime):
+        before = datetime.combine(before, time.min, tzinfo=timezone.utc)
+    elif before.tzinfo is None:
+        before = before.replace(tzinfo=timezone.utc)
+    if not db_path(settings).exists():
+        return 0
+    cutoff = before.astimezone(timezone.utc).isoformat()
+    with _connect(settings) as conn:
+        return conn.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount

@@ -1,0 +1,207 @@
+"""Chroma adapter: embedded (PersistentClient) by default, a Chroma server (HttpClient) when a URL is set.
+
+Each index version is one collection ``<prefix>_v<stamp>``; a meta collection holds the pointer
+to the live version, so publishing is a single upsert that readers see all at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from vectorstore.base import Embedder, EmbedderInfo, Hit, Record, StoreError, VersionInfo
+from vectorstore.where import to_chroma
+
+# Never phone home, whatever the environment says (AVG: nothing leaves the machine).
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+_POINTER_ID = "live"
+_BATCH = 500
+
+
+def _chroma_ef(embedder: Embedder | None):  # noqa: ANN202 - chromadb type lives behind a lazy import
+    """Our own embedding function for Chroma, so Chroma never loads (or downloads) its default model."""
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+
+    class PraktijkkaartEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self, inner: Embedder | None) -> None:
+            self.inner = inner
+
+        def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - chromadb's signature
+            if self.inner is None:
+                raise RuntimeError("embeddings are always computed by the praktijkkaart embedder")
+            return list(self.inner.embed_passages(list(input)))
+
+        def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
+            if self.inner is None:
+                raise RuntimeError("embeddings are always computed by the praktijkkaart embedder")
+            return [self.inner.embed_query(t) for t in input]
+
+        @staticmethod
+        def name() -> str:
+            return "praktijkkaart"
+
+        def get_config(self) -> dict[str, Any]:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> "PraktijkkaartEmbeddingFunction":
+            return PraktijkkaartEmbeddingFunction(None)
+
+        def default_space(self) -> str:  # type: ignore[override]
+            return "cosine"
+
+    return PraktijkkaartEmbeddingFunction(embedder)
+
+
+class ChromaStore:
+    def __init__(self, *, path: Path | None = None, url: str | None = None, prefix: str = "praktijkkaart",
+                 embedder: Embedder | None = None) -> None:
+        if (path is None) == (url is None):
+            raise ValueError("give exactly one of path or url")
+        self.path, self.url, self.prefix = path, url, prefix
+        self._ef = None
+        self._embedder = embedder
+        self._client: Any = None
+        self._lock = threading.RLock()
+
+    # -- connection -------------------------------------------------------------------------
+    def _get(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    import chromadb
+                    from chromadb.config import Settings as ChromaSettings
+
+                    cs = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+                    try:
+                        if self.url:
+                            u = urlparse(self.url)
+                            self._client = chromadb.HttpClient(
+                                host=u.hostname or "127.0.0.1", port=u.port or (443 if u.scheme == "https" else 8000),
+                                ssl=u.scheme == "https", settings=cs)
+                        else:
+                            assert self.path is not None
+                            self.path.mkdir(parents=True, exist_ok=True)
+                            self._client = chromadb.PersistentClient(path=str(self.path), settings=cs)
+                    except Exception as exc:  # noqa: BLE001 - translate any client failure
+                        raise StoreError(self._unreachable(exc)) from exc
+                    self._ef = _chroma_ef(self._embedder)
+        return self._client
+
+    def _unreachable(self, exc: Exception) -> str:
+        where = self.url or str(self.path)
+        return f"De vectorstore ({where}) is niet bereikbaar: {type(exc).__name__}: {exc}"
+
+    def ping(self) -> None:
+        try:
+            self._get().heartbeat()
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(self._unreachable(exc)) from exc
+
+    @property
+    def _meta_name(self) -> str:
+        return f"{self.prefix}__meta"
+
+    def _meta(self) -> Any:
+        return self._get().get_or_create_collection(self._meta_name, embedding_function=self._ef)
+
+    def _collection(self, version: str) -> Any:
+        try:
+            return self._get().get_collection(version, embedding_function=self._ef)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"Indexversie {version} bestaat niet of is onleesbaar: {exc}") from exc
+
+    # -- versions ---------------------------------------------------------------------------
+    @staticmethod
+    def _info(col: Any, count: int | None = None) -> VersionInfo:
+        meta = dict(col.metadata or {})
+        extra = json.loads(meta.get("extra", "{}"))
+        return VersionInfo(col.name, meta.get("embedder", ""), meta.get("created_at", ""),
+                           count if count is not None else col.count(), extra)
+
+    def live(self) -> VersionInfo | None:
+        with self._lock:
+            got = self._meta().get(ids=[_POINTER_ID], include=["metadatas"])
+            if not got["ids"]:
+                return None
+            meta = got["metadatas"][0]
+            col = self._collection(meta["version"])
+            info = self._info(col)
+            extra = {**info.extra, **json.loads(meta.get("extra", "{}"))}
+            return VersionInfo(info.name, info.embedder, info.created_at, info.count, extra)
+
+    def versions(self) -> list[VersionInfo]:
+        out = []
+        for col in self._get().list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(self.prefix + "_v"):
+                out.append(self._info(self._collection(name)))
+        return sorted(out, key=lambda v: v.name)
+
+    def create_version(self, name: str, embedder: EmbedderInfo, extra: dict[str, Any] | None = None) -> None:
+        meta = {"embedder": embedder.fingerprint, "created_at": datetime.now(timezone.utc).isoformat(),
+                "extra": json.dumps(extra or {})}
+        self._get().create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
+                                      embedding_function=self._ef)
+
+    def upsert(self, version: str, records: Sequence[Record]) -> None:
+        col = self._collection(version)
+        for start in range(0, len(records), _BATCH):
+            batch = records[start:start + _BATCH]
+            col.upsert(ids=[r.id for r in batch], documents=[r.text for r in batch],
+                       metadatas=[r.metadata for r in batch],
+                       embeddings=[np.asarray(r.embedding, dtype=np.float32) for r in batch])
+
+    def get_all(self, version: str, *, with_embeddings: bool = False) -> list[Record]:
+        col = self._collection(version)
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        out: list[Record] = []
+        total = col.count()
+        for offset in range(0, total, 5000):
+            got = col.get(include=include, limit=5000, offset=offset)
+            embs = got.get("embeddings") if with_embeddings else None
+            for i, rid in enumerate(got["ids"]):
+                emb = np.asarray(embs[i], dtype=np.float32) if embs is not None else None
+                out.append(Record(rid, got["documents"][i], dict(got["metadatas"][i]), emb))
+        return sorted(out, key=lambda r: r.id)
+
+    def count(self, version: str) -> int:
+        return int(self._collection(version).count())
+
+    def query(self, version: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        col = self._collection(version)
+        n = min(k, col.count())
+        if n == 0:
+            return []
+        got = col.query(query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n,
+                        where=to_chroma(where), include=["documents", "metadatas", "distances"])
+        return [Hit(Record(rid, doc, dict(meta)), 1.0 - float(dist))
+                for rid, doc, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                                got["distances"][0])]
+
+    def publish(self, version: str, extra: dict[str, Any] | None = None) -> None:
+        self._collection(version)  # must exist
+        meta = {"version": version, "published_at": datetime.now(timezone.utc).isoformat(),
+                "extra": json.dumps(extra or {})}
+        self._meta().upsert(ids=[_POINTER_ID], embeddings=[[1.0]], documents=[version], metadatas=[meta])
+
+    def delete_version(self, version: str) -> None:
+        live = self.live()
+        if live and live.name == version:
+            raise StoreError("De live indexversie kan niet worden verwijderd.")
+        try:
+            self._get().delete_collection(version)
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass

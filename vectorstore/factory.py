@@ -1,0 +1,22 @@
+"""Build the configured store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vectorstore.base import Embedder, Store
+
+if TYPE_CHECKING:
+    from praktijkkaart.settings import Settings
+
+
+def make_store(settings: "Settings", embedder: Embedder | None = None) -> Store:
+    if settings.store_backend == "memory":
+        from vectorstore.memory import MemoryStore
+
+        return MemoryStore()
+    from vectorstore.chroma import ChromaStore
+
+    if settings.chroma_url:
+        return ChromaStore(url=settings.chroma_url, prefix=settings.collection_prefix, embedder=embedder)
+    return ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix, embedder=embedder)
