@@ -116,7 +116,9 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     n_themes = len(themes)
     per_theme_q = 3 if n_themes == 1 else 2
     per_theme_s = 4 if n_themes == 1 else 3
-    vragen = [p for th in themes for p in theme_items("vraag", th)[:per_theme_q]]
+    # Long questions (with a long sub-list) only when they are the best match.
+    vragen = [p for th in themes for p in
+              [q for n, q in enumerate(theme_items("vraag", th)) if n == 0 or len(q.text.split()) <= 45][:per_theme_q]]
     sugg: list[Passage] = []
     for th in themes:
         both = sorted(theme_items("suggestie_direct", th) + theme_items("suggestie_lang", th),
@@ -132,9 +134,9 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     if vragen:
         lines += ["", "### Vragen om met je team te bespreken:"]
         for p in vragen:
+            if budget - len(p.text.split()) < 60 and p is not vragen[0]:
+                break  # checked before citing: a cited link must belong to a shown passage
             b = bullet(p)
-            if budget - len(b.split()) < 60 and p is not vragen[0]:
-                break
             lines.append(b)
             used.append(p)
             budget -= len(b.split())

@@ -51,7 +51,7 @@ class IndexSnapshot:
         records = store.get_all(version.name, with_embeddings=True)
         passages = [passage_from_record(r, dead=dead_links) for r in records]
         analyzer = Analyzer(synonyms=synonyms)
-        docs = [f"{p.theme_title} {p.heading} {p.text}" for p in passages]
+        docs = [f"{p.theme_title} {p.heading} {p.text} {' '.join(lk.title for lk in p.links)}" for p in passages]
         analyzer.learn(docs)
         retriever = bm25s.BM25()
         retriever.index([analyzer.tokens(d) or ["_"] for d in docs], show_progress=False)

@@ -52,10 +52,22 @@ class Analyzer:
 
     synonyms: Synonyms = field(default_factory=Synonyms)
     vocabulary: set[str] = field(default_factory=set)  # stems seen in the corpus
+    doc_freq: dict[str, int] = field(default_factory=dict)
+    n_docs: int = 0
 
     def learn(self, texts: list[str]) -> None:
         for t in texts:
-            self.vocabulary.update(stem(w) for w in words(t))
+            stems = {stem(w) for w in words(t)}
+            self.vocabulary.update(stems)
+            for s_ in stems:
+                self.doc_freq[s_] = self.doc_freq.get(s_, 0) + 1
+            self.n_docs += 1
+
+    def idf(self, stemmed: str) -> float:
+        """Rarity of a stem in the corpus; words the corpus never uses are the rarest of all."""
+        import math
+
+        return math.log((self.n_docs + 1) / (self.doc_freq.get(stemmed, 0) + 0.5))
 
     def _split(self, word: str) -> list[str]:
         """'nieuwkomerskinderen' -> ['nieuwkomer', 'kinder'] when both halves are corpus words."""
@@ -96,16 +108,27 @@ class Analyzer:
         return text if not extra else f"{text} {' '.join(extra)}"
 
     def overlap(self, text: str) -> float:
-        """Share of the question's content words the card knows (directly, as compound or via a synonym)."""
+        """How much of the question the card speaks to (0..1): the IDF-weighted share of its content
+        words that the card knows (directly, as a compound of card words, or via a synonym). Common
+        school words (leerling, ouders, groep) weigh little; an unknown word weighs most."""
         base = words(text)
         if not base:
             return 0.0
         group_words = {fold(w) for g in self.synonyms.groups for w in g}
-        known = 0
+        total = known = 0.0
         for w in base:
             s = stem(w)
-            targets = self.synonyms.expand.get(w, ())
-            if (s in self.vocabulary or self._split(w) or w in group_words
-                    or any(stem(x) in self.vocabulary for t in targets for x in words(t))):
-                known += 1
-        return known / len(base)
+            targets = [stem(x) for t in self.synonyms.expand.get(w, ()) for x in words(t)]
+            if s in self.vocabulary:
+                weight, hit = self.idf(s), True
+            elif (parts := self._split(w)):
+                weight, hit = max(self.idf(p) for p in parts), True
+            elif any(t in self.vocabulary for t in targets):
+                weight, hit = min(self.idf(t) for t in targets if t in self.vocabulary), True
+            elif w in group_words:
+                weight, hit = self.idf(stem(w)), True
+            else:
+                weight, hit = self.idf(s), False
+            total += weight
+            known += weight if hit else 0.0
+        return known / total if total else 0.0

@@ -198,6 +198,9 @@ def load_card(corpus_dir: Path | None = None) -> Card:
 def load_synonyms(corpus_dir: Path | None = None) -> Synonyms:
     d = corpus_dir or _DEFAULT_DIR
     raw = yaml.safe_load((d / "synonyms.yaml").read_text(encoding="utf-8"))
-    expand = {str(k).lower(): tuple(str(v) for v in vs) for k, vs in (raw.get("expand") or {}).items()}
+    expand: dict[str, tuple[str, ...]] = {}
+    for section in ("expand", "english"):  # both map a term to card words
+        for k, vs in (raw.get(section) or {}).items():
+            expand.setdefault(str(k).lower(), tuple(str(v) for v in vs))
     groups = tuple(tuple(str(w).lower() for w in g) for g in raw.get("groups") or [])
     return Synonyms(expand=expand, groups=groups)

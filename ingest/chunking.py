@@ -35,6 +35,8 @@ def _context(item: Item) -> str:
 def item_chunk(item: Item) -> Chunk:
     text = item.full_text
     embed_text = f"{_context(item)}: {text}"
+    if item.links:  # the link titles say what a terse suggestion ("Handreiking VVE") is about
+        embed_text += " (" + "; ".join(lk.title for lk in item.links) + ")"
     links = [{"url": lk.url, "title": lk.title} for lk in item.links]
     meta: dict[str, Any] = {
         "item_id": item.id,

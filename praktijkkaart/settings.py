@@ -38,12 +38,13 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(8, ge=1, le=50, description="Passages returned by retrieve.")
     candidates: int = Field(30, ge=5, le=200, description="Candidates taken from each of keyword and dense search before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    rrf_k: int = Field(8, ge=1, description="Reciprocal rank fusion constant.")
     keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) ranking in the fusion.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion.")
     resource_weight: float = Field(0.8, ge=0, le=1, description="Multiplier for linked-resource chunks so the card's own text ranks first when equally relevant.")
+    general_weight: float = Field(0.7, ge=0, le=1, description="Multiplier for the general part (theme 0) when choosing the theme: it is broad and matches almost any question.")
     max_themes: int = Field(2, ge=1, le=5, description="At most this many themes in one answer.")
-    decline_threshold: float = Field(0.5, description="In-scope score below which a question is declined as outside the card.")
+    decline_threshold: float = Field(2.97, description="In-scope score below which a question is declined as outside the card.")
 
     # --- answers -----------------------------------------------------------------------------
     generator: Literal["extractive", "llm"] = Field("extractive", description="'extractive' composes answers from card text only; 'llm' uses the configured language model.")

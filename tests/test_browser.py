@@ -130,13 +130,17 @@ def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
             expander.locator("summary").click()
             details = expander.get_by_test_id("stExpanderDetails")
             expect(details).to_be_visible()
-            expect(details).to_contain_text("Thema ")
+            expect(expander.locator("summary")).to_contain_text("Thema ")  # e.g. "[1] Thema 2 · ... · Direct aan de slag"
             link = details.locator("a[href^='http']").first
             expect(link).to_be_visible()
             title, href = link.inner_text().strip(), link.get_attribute("href")
             assert title in url_by_title, title
             assert href == url_by_title[title]
             assert link.get_attribute("target") == "_blank"
+            # the expander shows the exact text of the card item that carries this link
+            shown = details.inner_text()
+            assert any(item.text in shown for item in card.items_with_link(href)), shown
+            page.wait_for_timeout(500)  # let the expander animation finish before the screenshot
 
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
 from ui.feedback import db_path, forget_before, list_feedback, save_feedback
 from ui.render import (
-    escape_markdown, markdown_link, safe_answer_markdown, safe_url, stream_without_images, strip_images,
+    answer_body, escape_markdown, markdown_link, safe_answer_markdown, safe_url, stream_without_images, strip_images, until_sources,
 )
 
 URL = "https://www.hr.nl/onderzoek/scan-oudercontact"
@@ -133,6 +134,7 @@ def test_images_are_stripped_and_html_is_shown_as_text() -> None:
     assert strip_images("a ![x](http://e/x.png) b ![](u) c ![r][ref]") == (
         "a [afbeelding: x] b [afbeelding] c [afbeelding: r]")
     assert safe_answer_markdown("<img src=x onerror=alert(1)> kost $5") == "&lt;img src=x onerror=alert(1)> kost \\$5"
+    assert safe_answer_markdown("### Direct aan de slag:\n- doe dit") == "**Direct aan de slag:**\n- doe dit"
 
 
 def test_streamed_images_are_stripped_even_when_split_over_pieces() -> None:
@@ -146,3 +148,18 @@ def test_links_only_for_http_urls() -> None:
     assert markdown_link("Klik", "javascript:alert(1)") == "Klik"
     assert safe_url("https://e.org/a (b)") is None
     assert safe_url("https://e.org/a_(b)") == "https://e.org/a_%28b%29"
+
+
+def test_answer_body_and_stream_leave_out_the_answers_own_sources_list() -> None:
+    text = "Intro [1].\n\n### Direct aan de slag:\n- Doe dit [1]\n\n### Bronnen\n[1] Titel — https://e.org/x\n"
+    assert answer_body(text) == "Intro [1].\n\n### Direct aan de slag:\n- Doe dit [1]"
+    assert answer_body("Geen bronnen hier.") == "Geen bronnen hier."
+    consumed: list[str] = []
+
+    def pieces() -> Iterator[str]:
+        for piece in ["Intro [1].\n\n### Dir", "ect aan de slag:\n- Doe dit [1]\n\n### Bron", "nen\n[1] Titel", " — x\n"]:
+            consumed.append(piece)
+            yield piece
+
+    assert "".join(until_sources(pieces())) == "Intro [1].\n\n### Direct aan de slag:\n- Doe dit [1]\n\n"
+    assert len(consumed) == 4  # the stream behind it ran to its end (the final Answer comes last)

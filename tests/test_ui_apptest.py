@@ -1,7 +1,9 @@
 """The Streamlit app driven headless with streamlit.testing.v1.AppTest, against the real assistant.
 
-The assistant runs on the in-memory store with the fake embedder (fast, no model download); the app reads
-its settings from the PRAKTIJKKAART_* environment like in production.
+The assistant runs on the in-memory store (it ingests itself on first use) with the default embedder: the fake
+embedder's vectors carry no meaning, so with it every question is declined as out of scope. The assistant is
+cached per settings, so the model loads once for the whole module. The app reads its settings from the
+PRAKTIJKKAART_* environment like in production.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         monkeypatch.delenv(key)
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(data_dir))
     monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
     return Settings()
 
 

@@ -27,9 +27,13 @@ def strip_images(markdown: str) -> str:
     return _IMAGE.sub(lambda m: f"[afbeelding: {m.group(1)}]" if m.group(1).strip() else "[afbeelding]", markdown)
 
 
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+
+
 def safe_answer_markdown(markdown: str) -> str:
-    """An answer's Markdown as rendered: images removed, HTML brackets shown as text, no LaTeX."""
-    text = strip_images(markdown)
+    """An answer's Markdown as rendered: images removed, HTML brackets shown as text, no LaTeX, and headings
+    shown as bold lines (calmer inside a chat bubble)."""
+    text = _HEADING.sub(r"**\1**", strip_images(markdown))
     text = text.replace("<", "&lt;")  # without '<' no HTML tag can start; '>' stays for block quotes
     # '$' would start LaTeX math in Streamlit's Markdown.
     return text.replace("$", "\\$")
@@ -47,17 +51,24 @@ def answer_body(markdown: str) -> str:
 
 
 def until_sources(pieces: Iterable[str]) -> Iterator[str]:
-    """Streamed text up to the answer's own "Bronnen" heading (pieces may split lines anywhere)."""
+    """Streamed text up to the answer's own "Bronnen" heading (pieces may split lines anywhere).
+
+    The rest of `pieces` is still consumed (silently), so a generator behind it runs to its end.
+    """
     buffer = ""
+    done = False
     for piece in pieces:
+        if done:
+            continue
         buffer += piece
         lines = buffer.split("\n")
         buffer = lines.pop()  # an unfinished line waits for the rest
         for line in lines:
             if _SOURCES_HEADING.fullmatch(line):
-                return
+                done = True
+                break
             yield line + "\n"
-    if buffer and not _SOURCES_HEADING.fullmatch(buffer):
+    if buffer and not done and not _SOURCES_HEADING.fullmatch(buffer):
         yield buffer
 
 

@@ -296,6 +296,7 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
         placeholder.empty()
         return None
     if not final:
+        log.error("the answer stream ended without a final Answer")
         placeholder.empty()
         return None
     answer = final[-1]

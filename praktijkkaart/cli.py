@@ -1,0 +1,216 @@
+"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, doctor, forget, bench.
+
+Every subcommand that a script may read has --json. Messages for people are Dutch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def _settings():  # noqa: ANN202 - imported lazily so `--help` stays instant
+    from praktijkkaart.settings import Settings
+
+    return Settings()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import IngestBusy, run_ingest
+
+    settings = _settings()
+    progress = None
+    bar: Any = None
+    if sys.stderr.isatty() and not args.json:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task("Stukken embedden", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+    try:
+        summary = run_ingest(settings, progress=progress, lock_timeout=args.wait)
+    except IngestBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    finally:
+        if bar is not None:
+            bar.stop()
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        state = "gepubliceerd" if summary.published else "ongewijzigd (niets te doen)"
+        print(f"Index {summary.version}: {state}\n"
+              f"  stukken totaal {summary.total} (kaart {summary.card_chunks}, bronnen {summary.resource_chunks})\n"
+              f"  ge-embed {summary.embedded}, ongewijzigd {summary.unchanged}, verwijderd {summary.deleted}\n"
+              f"  duur {summary.seconds:.2f} s, embedder {summary.embedder}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from assistant.core import Assistant
+    from vectorstore.base import StoreError
+
+    try:
+        status = Assistant(_settings()).status()
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(status)
+    else:
+        print(f"Live index: {status['version']}\nEmbedder: {status['embedder']}\n"
+              f"Ingest: {status['ingested_at']}\nStukken: {status['chunks']}")
+        print("Per thema: " + ", ".join(f"{k}: {v}" for k, v in sorted(status["per_theme"].items())))
+        print("Per soort: " + ", ".join(f"{k}: {v}" for k, v in sorted(status["per_kind"].items())))
+    return 0
+
+
+def _filters(args: argparse.Namespace):  # noqa: ANN202
+    from assistant.types import Filters
+
+    return Filters(school_type=args.school, themes=tuple(args.theme or ()), kinds=tuple(args.kind or ()))
+
+
+def _history(path: str | None) -> list[dict] | None:
+    if not path:
+        return None
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, list) or not all(isinstance(h, dict) and "role" in h and "content" in h for h in data):
+        raise SystemExit("--history verwacht een JSON-lijst van {\"role\": ..., \"content\": ...}")
+    return data
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.core import Assistant
+
+    a = Assistant(_settings())
+    ans = a.answer(args.question, history=_history(args.history), filters=_filters(args), generator=args.generator)
+    if args.json:
+        _print_json(ans.to_json())
+    else:
+        print(ans.answer)
+        if ans.notice and ans.notice != ans.answer:
+            print(f"\n({ans.notice})")
+    return 2 if ans.status == "store_error" else 0
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    from assistant.core import Assistant
+    from vectorstore.base import StoreError
+
+    try:
+        passages = Assistant(_settings()).retrieve(args.question, k=args.k, filters=_filters(args),
+                                                   history=_history(args.history))
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json({"question": args.question, "passages": [p.to_json() for p in passages]})
+    else:
+        for n, p in enumerate(passages, 1):
+            print(f"{n}. [{p.score:.4f}] {p.location} ({p.item_id})\n   {p.text[:200]}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from ingest.links import fetch_command
+
+    return fetch_command(_settings(), args.only, args.json)
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    from ingest.links import links_command
+
+    return links_command(_settings(), args.json)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.runner import eval_command
+
+    return eval_command(_settings(), as_json=args.json, baseline=args.baseline, generator=args.generator)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from praktijkkaart.doctor import doctor_command
+
+    return doctor_command(_settings(), as_json=args.json)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from praktijkkaart.retention import forget_command
+
+    return forget_command(_settings(), before=args.before, as_json=args.json)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks.run import bench_command
+
+    return bench_command(_settings(), as_json=args.json, quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="praktijkkaart", description="Praktijkkaart-assistent: welbevinden en gelijke kansen.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Any, help_: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        if json_flag:
+            sp.add_argument("--json", action="store_true", help="uitvoer als JSON")
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("ingest", cmd_ingest, "zet de praktijkkaart (en bronnen) in de vectorstore")
+    sp.add_argument("--wait", type=float, default=0.0, help="seconden wachten als er al een ingest loopt")
+    add("status", cmd_status, "welke indexversie live is, met aantallen")
+    for name, func, help_ in (("ask", cmd_ask, "stel een vraag"), ("retrieve", cmd_retrieve, "toon de gevonden passages")):
+        sp = add(name, func, help_)
+        sp.add_argument("question")
+        sp.add_argument("--history", help="JSON-bestand met eerdere beurten")
+        sp.add_argument("--school", choices=["po", "vo"], help="filter op schooltype")
+        sp.add_argument("--theme", type=int, action="append", choices=range(0, 6), help="filter op thema (herhaalbaar)")
+        sp.add_argument("--kind", action="append", help="filter op soort passage (herhaalbaar)")
+        if name == "ask":
+            sp.add_argument("--generator", choices=["extractive", "llm"])
+        else:
+            sp.add_argument("-k", type=int, default=8)
+    sp = add("fetch", cmd_fetch, "haal de gelinkte bronnen op (netwerk)")
+    sp.add_argument("--only", action="append", help="alleen deze URL of link-id (herhaalbaar)")
+    add("links", cmd_links, "status van de 38 links")
+    sp = add("eval", cmd_eval, "draai de evaluatieset")
+    sp.add_argument("--baseline", help="eerder rapport (JSON) om mee te vergelijken")
+    sp.add_argument("--generator", choices=["extractive", "llm"])
+    add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")
+    sp = add("forget", cmd_forget, "verwijder feedback en logs van voor een datum")
+    sp.add_argument("--before", type=date.fromisoformat, help="datum (JJJJ-MM-DD); standaard: de bewaartermijn")
+    sp = add("bench", cmd_bench, "meet snelheid, geheugen en kwaliteit")
+    sp.add_argument("--quick", action="store_true", help="kleine schaalproef (voor tests)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
+    try:
+        return int(args.func(args))
+    except ValidationError as exc:
+        print(f"Ongeldige instelling: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Afgebroken.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
