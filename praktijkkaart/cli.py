@@ -1,4 +1,4 @@
-"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, doctor, forget, bench.
+"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, doctor, forget.
 
 Every subcommand that a script may read has --json. Messages for people are Dutch.
 """
@@ -153,12 +153,6 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return forget_command(_settings(), before=args.before, as_json=args.json)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from benchmarks.run import bench_command
-
-    return bench_command(_settings(), as_json=args.json, quick=args.quick)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="praktijkkaart", description="Praktijkkaart-assistent: welbevinden en gelijke kansen.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -193,8 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")
     sp = add("forget", cmd_forget, "verwijder feedback en logs van voor een datum")
     sp.add_argument("--before", type=date.fromisoformat, help="datum (JJJJ-MM-DD); standaard: de bewaartermijn")
-    sp = add("bench", cmd_bench, "meet snelheid, geheugen en kwaliteit")
-    sp.add_argument("--quick", action="store_true", help="kleine schaalproef (voor tests)")
     return p
 
 
