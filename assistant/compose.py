@@ -108,6 +108,8 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     intro = theme_items("intro", themes[0])
     intro_in_order = sorted(intro, key=lambda p: p.item_id)
     context = _best_sentences(retrieval.query, intro_in_order, 2)
+    while len(context) > 1 and sum(len(c[1].split()) for c in context) > 45:
+        context = context[:-1]  # one or two sentences of context, not a paragraph
     if context:
         lines.append("")
         lines.append(" ".join(s for _, s in context))
@@ -115,7 +117,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
 
     n_themes = len(themes)
     per_theme_q = 3 if n_themes == 1 else 2
-    per_theme_s = 4 if n_themes == 1 else 3
+    per_theme_s = 5 if n_themes == 1 else 3  # the word budget below usually keeps it to 3-5 in all
     # Long questions (with a long sub-list) only when they are the best match.
     vragen = [p for th in themes for p in
               [q for n, q in enumerate(theme_items("vraag", th)) if n == 0 or len(q.text.split()) <= 45][:per_theme_q]]
@@ -134,7 +136,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     if vragen:
         lines += ["", "### Vragen om met je team te bespreken:"]
         for p in vragen:
-            if budget - len(p.text.split()) < 60 and p is not vragen[0]:
+            if budget - len(p.text.split()) < 130 and p is not vragen[0]:  # keep room for suggestions
                 break  # checked before citing: a cited link must belong to a shown passage
             b = bullet(p)
             lines.append(b)
@@ -144,7 +146,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     chosen: list[Passage] = []
     for p in ordered_sugg:
         cost = len(p.text.split())
-        if len(chosen) >= 3 and budget - cost < 0:
+        if len(chosen) >= 5 or (len(chosen) >= 3 and budget - cost < 0):
             break
         chosen.append(p)
         budget -= cost

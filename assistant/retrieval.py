@@ -138,7 +138,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
             per_theme.setdefault(th, []).append(s)
     theme_scores = {th: sum(w * v for w, v in zip((1.0, 0.5, 0.25), sorted(vals, reverse=True)))
                     * (settings.general_weight if th == 0 else 1.0) for th, vals in per_theme.items()}
-    themes = _choose_themes(theme_scores, settings.max_themes)
+    themes = _choose_themes(theme_scores, settings.max_themes, settings.second_theme_ratio)
     t["fusion_ms"] = (time.perf_counter() - t0) * 1000
 
     dense_max = float(card_sims.max()) if len(card_sims) else 0.0
@@ -158,13 +158,13 @@ def scope_score(dense_max: float, overlap: float) -> float:
     return (dense_max - 0.78) / 0.02 + 0.5 * overlap
 
 
-def _choose_themes(scores: dict[int, float], max_themes: int) -> list[int]:
+def _choose_themes(scores: dict[int, float], max_themes: int, ratio: float) -> list[int]:
     order = sorted(scores, key=lambda th: -scores[th])
     if not order:
         return []
     chosen = [order[0]]
     for th in order[1:max_themes]:
-        if scores[th] >= 0.85 * scores[order[0]] and th != 0 and chosen[0] != 0:
+        if scores[th] >= ratio * scores[order[0]] and th != 0 and chosen[0] != 0:
             chosen.append(th)
     return chosen
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion.")
     resource_weight: float = Field(0.8, ge=0, le=1, description="Multiplier for linked-resource chunks so the card's own text ranks first when equally relevant.")
     general_weight: float = Field(0.7, ge=0, le=1, description="Multiplier for the general part (theme 0) when choosing the theme: it is broad and matches almost any question.")
+    second_theme_ratio: float = Field(0.7, ge=0, le=1, description="A second theme joins the answer when its score is at least this share of the best theme's.")
     max_themes: int = Field(2, ge=1, le=5, description="At most this many themes in one answer.")
     decline_threshold: float = Field(2.97, description="In-scope score below which a question is declined as outside the card.")
 
