@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(20_000_000, gt=0, description="Larger responses are cut off and recorded as an error.")
     fetch_retries: int = Field(3, ge=0, description="Retries on 429/5xx with backoff (Retry-After honoured).")
     fetch_concurrency: int = Field(4, ge=1, description="Parallel fetches (at most one per host).")
-    fetch_allow_private: bool = Field(False, description="Allow fetching from private/loopback/link-local addresses (tests only).")
+    fetch_allow_private: bool = Field(False, description="Allow fetching from loopback addresses (tests only); private and link-local addresses stay refused.")
     fetch_user_agent: str = Field("praktijkkaart-assistent/0.1 (+link check of the NPO-praktijkkaart)", description="User-Agent sent when fetching.")
     pdf_timeout_s: float = Field(30.0, gt=0, description="Time limit for the PDF extraction subprocess.")
     pdf_memory_mb: int = Field(512, gt=0, description="Memory limit (address space) for the PDF extraction subprocess.")
