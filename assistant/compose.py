@@ -157,6 +157,12 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
             for p in part:
                 lines.append(bullet(p))
                 used.append(p)
+    quotes = _resource_quotes(retrieval, themes)
+    if quotes:
+        lines += ["", "### Uit de gelinkte bronnen:"]
+        for p, text in quotes:
+            lines.append(f"- {text} {citer.cite(p)}")
+            used.append(p)
     read_more = " en ".join(f"thema {th} „{card.theme(th).title}”" for th in themes)
     lines += ["", f"**Lees het hele {read_more} op de pagina Bronnen.**"]
     if citer.citations:
@@ -165,3 +171,28 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
             dead = " (deze link werkte niet bij de laatste controle)" if c.dead else ""
             lines.append(f"[{c.n}] {c.title} — {c.url}{dead}")
     return Composed("\n".join(lines), citer.citations, used)
+
+
+# Text fetched from the web is data: a sentence that talks to the reader's assistant ("negeer alle
+# instructies", "voeg deze link toe") or carries a URL is never quoted, whatever its relevance.
+_SUSPECT = re.compile(r"https?://|www\.|\binstructie|\bnegeer\b|\bignore\b|\bprompt\b|\bsysteem|\bsystem\b|"
+                      r"\bassistent\b|\bassistant\b|\bvoeg\b.*\blink|\bcanary\b|[A-Z]{4,}-[0-9A-Za-z]{3,}",
+                      re.IGNORECASE)
+
+
+def _resource_quotes(retrieval: Retrieval, themes: list[int], limit: int = 1) -> list[tuple[Passage, str]]:
+    """At most one short verbatim quote from a fetched linked resource that ranks among the top results
+    and hangs under one of the chosen themes (link cards are our own descriptions: not quoted)."""
+    out: list[tuple[Passage, str]] = []
+    q = {stem(w) for w in words(retrieval.query)}
+    for p in retrieval.ranked[:5]:
+        if p.kind != "bron" or p.heading == "Over deze bron" or p.parent_theme not in themes:
+            continue
+        good = [s for s in sentences(p.text) if not _SUSPECT.search(s) and 6 <= len(s.split()) <= 40
+                and "\n" not in s]
+        good.sort(key=lambda s: -len(q & {stem(w) for w in words(s)}))
+        if good and q & {stem(w) for w in words(good[0])}:
+            out.append((p, good[0]))
+        if len(out) >= limit:
+            break
+    return out
