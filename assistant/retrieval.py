@@ -16,20 +16,22 @@ from assistant.types import Filters, Passage
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
 
-# Follow-ups lean on the previous turn: short, or pointing back ("daar", "dat", "en voor ...").
-_FOLLOWUP = re.compile(
-    r"^(en|maar|ook|dus|wat als|hoe zit het|and|what about)\b|\b(daar|daarover|daarvan|dat|die|dit|deze|hiervan|"
-    r"hierover|ervan|erover|meer over|it|that|those|this)\b", re.IGNORECASE)
+# Follow-ups lean on the previous turn: they start with a connective ("en voor het VO?") or point back
+# ("kun je daar meer over vertellen?"). A new, self-contained question is left alone.
+_FOLLOWUP_START = re.compile(r"^(en|maar|ook|dus|wat als|hoe zit het|and|what about)\b", re.IGNORECASE)
+_ANAPHOR = re.compile(r"\b(daar|daarover|daarvan|daarbij|hiervan|hierover|hierbij|ervan|erover|meer over|that|those)\b"
+                      r"|\b(die|deze|dat|dit|those|these)\s+(ambtenaren|kaart|handreiking\w*|bron\w*|links?|interventies?|"
+                      r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?)\b", re.IGNORECASE)
 
 
 def standalone_query(question: str, history: list[dict] | None, max_turns: int) -> str:
-    """Make a follow-up self-contained by prefixing the user's earlier question(s)."""
+    """Make a follow-up self-contained by prefixing the user's earlier question."""
     if not history or max_turns == 0:
         return question
     earlier = [h["content"] for h in history if h.get("role") == "user" and h.get("content")][-max_turns:]
     if not earlier:
         return question
-    if len(words(question)) <= 6 or _FOLLOWUP.search(question):
+    if _FOLLOWUP_START.search(question) or _ANAPHOR.search(question) or len(words(question)) <= 2:
         return f"{earlier[-1]} {question}"
     return question
 

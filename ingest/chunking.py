@@ -79,5 +79,5 @@ def resource_chunk(*, link_id: str, url: str, title: str, part: int, text: str, 
         "links": json.dumps([{"url": url, "title": title}], ensure_ascii=False),
         "related_theme": parent.theme,
     }
-    return Chunk(id=stable_id(f"bron-{link_id}-{part}", url, str(part), embed_text), text=text,
+    return Chunk(id=stable_id(f"bron-{link_id}-{part}", url, str(part), f"{embed_text}\x1f{text}"), text=text,
                  embed_text=embed_text, metadata=meta)

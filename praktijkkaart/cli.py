@@ -1,4 +1,4 @@
-"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, doctor, forget.
+"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, bench, doctor, forget.
 
 Every subcommand that a script may read has --json. Messages for people are Dutch.
 """
@@ -85,7 +85,10 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
 def _history(path: str | None) -> list[dict] | None:
     if not path:
         return None
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"--history: kan {path} niet als JSON lezen ({exc}).") from None
     if not isinstance(data, list) or not all(isinstance(h, dict) and "role" in h and "content" in h for h in data):
         raise SystemExit("--history verwacht een JSON-lijst van {\"role\": ..., \"content\": ...}")
     return data
@@ -141,6 +144,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_command(_settings(), as_json=args.json, baseline=args.baseline, generator=args.generator)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks.run import bench_command
+
+    return bench_command(_settings(), as_json=args.json, quick=args.quick)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from praktijkkaart.doctor import doctor_command
 
@@ -184,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("eval", cmd_eval, "draai de evaluatieset")
     sp.add_argument("--baseline", help="eerder rapport (JSON) om mee te vergelijken")
     sp.add_argument("--generator", choices=["extractive", "llm"])
+    sp = add("bench", cmd_bench, "meet snelheid, geheugen en schaal, naast het naïeve recept")
+    sp.add_argument("--quick", action="store_true", help="kleine maten en 10 vragen (voor de tests)")
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")
     sp = add("forget", cmd_forget, "verwijder feedback en logs van voor een datum")
     sp.add_argument("--before", type=date.fromisoformat, help="datum (JJJJ-MM-DD); standaard: de bewaartermijn")
@@ -194,10 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
+    from vectorstore.base import StoreError
+
     try:
         return int(args.func(args))
     except ValidationError as exc:
         print(f"Ongeldige instelling: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("Afgebroken.", file=sys.stderr)

