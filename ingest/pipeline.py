@@ -7,11 +7,19 @@
    halfway, which makes ingest resumable); only new or changed chunks are embedded.
 4. Validate the new version, publish it (one pointer switch), drop versions beyond `keep_versions`.
 A crash at any point before step 4's switch leaves the previous version serving.
+
+One writer at a time: a file lock in the data dir, and with a Chroma server (settings.chroma_url) also a
+lease record in the server's meta collection, so ingests started on different machines exclude each
+other too. The lease is best effort (see ChromaStore.acquire_lease); it expires after LEASE_TTL_S unless
+renewed, and it is renewed while embedding and re-confirmed right before publishing.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -29,8 +37,11 @@ from vectorstore.factory import make_store
 Progress = Callable[[int, int], None]
 
 
+LEASE_TTL_S = 300.0  # a server lease of a crashed ingest blocks others at most this long
+
+
 class IngestBusy(RuntimeError):
-    """Another ingest holds the writer lock."""
+    """Another ingest holds the writer lock (or, in server mode, the writer lease)."""
 
 
 @dataclass
@@ -72,9 +83,57 @@ def _writer_lock(settings: Settings) -> FileLock:
     return FileLock(str(settings.data_dir / "ingest.lock"))
 
 
+class _ServerLease:
+    """The writer lease on a shared Chroma server: taken before ingest, renewed while it runs."""
+
+    def __init__(self, store: Store, url: str, ttl_s: float) -> None:
+        self.store, self.url, self.ttl_s = store, url, ttl_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renewed = 0.0
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.store.acquire_lease(self.owner, self.ttl_s):
+            if time.monotonic() >= deadline:
+                raise IngestBusy(self._busy_message())
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        self._renewed = time.monotonic()
+
+    def keep(self, *, force: bool = False) -> None:
+        """Renew the lease (every third of the TTL, and always before publishing); lost it? Stop."""
+        if not force and time.monotonic() - self._renewed < self.ttl_s / 3:
+            return
+        if not self.store.acquire_lease(self.owner, self.ttl_s):
+            raise IngestBusy(f"Deze ingest is zijn schrijfrecht op de Chroma-server ({self.url}) kwijtgeraakt aan "
+                             "een andere ingest en stopt zonder te publiceren; de vorige indexversie blijft in gebruik.")
+        self._renewed = time.monotonic()
+
+    def release(self) -> None:
+        self.store.release_lease(self.owner)
+
+    def _busy_message(self) -> str:
+        holder = None
+        try:
+            holder = self.store.lease_holder()
+        except Exception:  # noqa: BLE001 - the message is still clear without the holder
+            pass
+        who = ""
+        if holder is not None:
+            until = datetime.fromtimestamp(holder[1], timezone.utc).astimezone().strftime("%H:%M:%S")
+            who = f" door {holder[0]}, tot uiterlijk {until} als die niet wordt verlengd"
+        return (f"Er loopt al een ingest tegen de Chroma-server {self.url} (schrijfrecht vastgelegd{who}). "
+                "Wacht tot die klaar is (of gebruik `praktijkkaart ingest --wait SECONDEN`). Is die ingest "
+                f"afgebroken, dan vervalt het schrijfrecht vanzelf na {int(self.ttl_s)} seconden.")
+
+
 def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None,
-               progress: Progress | None = None, lock_timeout: float = 0.0) -> IngestSummary:
-    """Bring the store up to date with the corpus. Raises IngestBusy if another ingest is running."""
+               progress: Progress | None = None, lock_timeout: float = 0.0,
+               lease_ttl_s: float = LEASE_TTL_S) -> IngestSummary:
+    """Bring the store up to date with the corpus. Raises IngestBusy if another ingest is running.
+
+    With a Chroma server (settings.chroma_url) the writer also takes the server's lease, so an ingest on
+    another machine (with its own data dir and file lock) is kept out as well."""
+    started = time.monotonic()
     lock = _writer_lock(settings)
     try:
         lock.acquire(timeout=lock_timeout)
@@ -84,12 +143,20 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
     try:
         embedder = embedder or make_embedder(settings)
         store = store or make_store(settings, embedder)
-        return _ingest_locked(settings, store, embedder, progress)
+        lease = _ServerLease(store, settings.chroma_url, lease_ttl_s) if settings.chroma_url else None
+        if lease is None:
+            return _ingest_locked(settings, store, embedder, progress)
+        lease.acquire(max(0.0, lock_timeout - (time.monotonic() - started)))
+        try:
+            return _ingest_locked(settings, store, embedder, progress, keep_lease=lease.keep)
+        finally:
+            lease.release()
     finally:
         lock.release()
 
 
-def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progress: Progress | None) -> IngestSummary:
+def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progress: Progress | None,
+                   keep_lease: Callable[..., None] | None = None) -> IngestSummary:
     started = time.perf_counter()
     chunks, n_card = collect_chunks(settings)
     fingerprint = embedder.info.fingerprint
@@ -131,8 +198,12 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
         done += len(batch)
         if progress:
             progress(done, len(chunks))
+        if keep_lease:
+            keep_lease()
 
     _validate(store, name, wanted, embedder)
+    if keep_lease:
+        keep_lease(force=True)  # still the only writer? Otherwise stop before the switch.
     store.publish(name, extra={
         "ingested_at": datetime.now(timezone.utc).isoformat(), "chunks": len(chunks), "card_chunks": n_card,
         "resource_chunks": len(chunks) - n_card, "previous": live.name if live else None,

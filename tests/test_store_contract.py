@@ -295,12 +295,8 @@ def test_versions_lists_published_and_unfinished(filled) -> None:  # noqa: ANN00
     assert all(v.created_at for v in versions)
 
 
-def test_duplicate_version_name_is_refused(filled, request: pytest.FixtureRequest) -> None:  # noqa: ANN001
+def test_duplicate_version_name_is_refused(filled) -> None:  # noqa: ANN001
     store, v1 = filled
-    if isinstance(store, ChromaStore):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="bug: ChromaStore.create_version lets chromadb's 'already exists' error escape "
-                                "instead of raising StoreError like MemoryStore (see test report)"))
     with pytest.raises(StoreError):
         store.create_version(v1, EMB)
     assert store.count(v1) == 5  # and the existing version is untouched

@@ -1,7 +1,8 @@
 """Local feedback store: thumbs and an optional comment per answer, in SQLite under the data dir.
 
-Nothing leaves the machine. Comments are redacted (assistant.privacy) before they are written; questions
-reach this store only after the UI's personal-data check has passed.
+Nothing leaves the machine. Questions, answers and comments are redacted (assistant.privacy) before they are
+written (questions reach this store only after the UI's personal-data check has passed; an LLM answer could
+still echo something). Deleted rows are overwritten (secure_delete), so `forget` leaves no readable remains.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=10)
     try:
+        conn.execute("PRAGMA secure_delete = ON")  # forgotten rows are zeroed, not left in free pages
         conn.executescript(_SCHEMA)
         with conn:  # commit on success, roll back on error
             yield conn
@@ -90,7 +92,7 @@ def save_feedback(
                 thumbs = COALESCE(excluded.thumbs, feedback.thumbs),
                 comment = COALESCE(excluded.comment, feedback.comment)
             """,
-            (answer_id, redact(question), answer, json.dumps(list(passage_ids)), thumbs, clean_comment,
+            (answer_id, redact(question), redact(answer), json.dumps(list(passage_ids)), thumbs, clean_comment,
              generator, created),
         )
 

@@ -89,3 +89,14 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise StoreError when the store cannot be reached."""
+
+    def acquire_lease(self, owner: str, ttl_s: float) -> bool:
+        """Take or renew the single-writer lease for `ttl_s` seconds; False when another owner holds it.
+
+        Best effort on stores without compare-and-set (Chroma); a no-op returning True in-process."""
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up if `owner` holds it."""
+
+    def lease_holder(self) -> tuple[str, float] | None:
+        """(owner, expires_at Unix time) of the current lease, or None."""

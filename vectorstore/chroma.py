@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,6 +24,8 @@ from vectorstore.where import to_chroma
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 _POINTER_ID = "live"
+_LEASE_ID = "writer-lease"
+_LEASE_SETTLE_S = 0.3  # pause between writing the lease and re-reading it (see acquire_lease)
 _BATCH = 500
 
 
@@ -153,8 +156,12 @@ class ChromaStore:
     def create_version(self, name: str, embedder: EmbedderInfo, extra: dict[str, Any] | None = None) -> None:
         meta = {"embedder": embedder.fingerprint, "created_at": datetime.now(timezone.utc).isoformat(),
                 "extra": json.dumps(extra or {})}
-        self._get().create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
-                                      embedding_function=self._ef)
+        client = self._get()
+        try:
+            client.create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
+                                     embedding_function=self._ef)
+        except Exception as exc:  # noqa: BLE001 - same contract as MemoryStore
+            raise StoreError(f"Versie {name} bestaat al of kan niet worden gemaakt: {exc}") from exc
 
     def upsert(self, version: str, records: Sequence[Record]) -> None:
         col = self._collection(version)
@@ -196,6 +203,59 @@ class ChromaStore:
         meta = {"version": version, "published_at": datetime.now(timezone.utc).isoformat(),
                 "extra": json.dumps(extra or {})}
         self._meta().upsert(ids=[_POINTER_ID], embeddings=[[1.0]], documents=[version], metadatas=[meta])
+
+    # -- single writer (server mode) -------------------------------------------------------------
+    def lease_holder(self) -> tuple[str, float] | None:
+        """(owner, expires_at as a Unix time) of the writer lease, or None when there is no lease."""
+        try:
+            got = self._meta().get(ids=[_LEASE_ID], include=["metadatas"])
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(self._unreachable(exc)) from exc
+        if not got["ids"]:
+            return None
+        meta = got["metadatas"][0] or {}
+        return str(meta.get("owner", "")), float(meta.get("expires_at", 0.0))
+
+    def acquire_lease(self, owner: str, ttl_s: float) -> bool:
+        """Take (or renew) the writer lease for `ttl_s` seconds; False when another live owner holds it.
+
+        Best effort: Chroma has no compare-and-set, so this reads the lease, writes our own record when it
+        is free, expired or already ours, waits `_LEASE_SETTLE_S` and reads it back; we own it only if the
+        record still names us. Two writers that both read "free" and write within the settle window see
+        the last write and only one of them wins. Writers whose check and write lie further apart than the
+        pause (a stalled process) can both believe they own it; the ingest re-confirms the lease before it
+        publishes, which narrows that window further but does not close it. Expiry uses the writers'
+        wall clocks, so the machines' clocks must agree (NTP) to well within the TTL.
+        """
+        with self._lock:
+            try:
+                meta = self._meta()
+                now = time.time()
+                current = self.lease_holder()
+                if current is not None and current[0] != owner and current[1] > now:
+                    return False
+                meta.upsert(ids=[_LEASE_ID], embeddings=[[1.0]], documents=[owner],
+                            metadatas=[{"owner": owner, "expires_at": now + float(ttl_s),
+                                        "acquired_at": datetime.now(timezone.utc).isoformat()}])
+                time.sleep(_LEASE_SETTLE_S)
+                confirmed = self.lease_holder()
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise StoreError(self._unreachable(exc)) from exc
+            return confirmed is not None and confirmed[0] == owner
+
+    def release_lease(self, owner: str) -> None:
+        """Drop the writer lease if `owner` still holds it (someone else's lease is left alone)."""
+        with self._lock:
+            try:
+                current = self.lease_holder()
+                if current is not None and current[0] == owner:
+                    self._meta().delete(ids=[_LEASE_ID])
+            except Exception:  # noqa: BLE001 - an unreleased lease simply expires
+                pass
 
     def delete_version(self, version: str) -> None:
         live = self.live()

@@ -84,6 +84,16 @@ class MemoryStore:
                                                   {**old.extra, **extra})
             self._live = version
 
+    # One process, one store: the in-process lock already serialises writers, so the lease is a no-op.
+    def lease_holder(self) -> tuple[str, float] | None:
+        return None
+
+    def acquire_lease(self, owner: str, ttl_s: float) -> bool:  # noqa: ARG002
+        return True
+
+    def release_lease(self, owner: str) -> None:  # noqa: ARG002
+        return None
+
     def delete_version(self, version: str) -> None:
         with self._lock:
             if version == self._live:
