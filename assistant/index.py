@@ -7,13 +7,13 @@ while ingest publishes a new one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import bm25s
 import numpy as np
 
-from assistant.text import Analyzer
+from assistant.text import Analyzer, words
 from assistant.types import LinkRef, Passage
 from corpus.model import Synonyms
 from vectorstore.base import Record, Store, VersionInfo
@@ -44,6 +44,7 @@ class IndexSnapshot:
     bm25: bm25s.BM25
     card_rows: np.ndarray  # indices of card (non-resource) passages
     card_vectors: np.ndarray  # their embeddings, for ranking within a theme
+    _word_sets: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, version: VersionInfo, synonyms: Synonyms,
@@ -61,6 +62,13 @@ class IndexSnapshot:
         return cls(version=version, passages=passages, by_id={p.id: i for i, p in enumerate(passages)},
                    analyzer=analyzer, bm25=retriever, card_rows=card_rows,
                    card_vectors=np.asarray(vectors, dtype=np.float32))
+
+    def word_set(self, row: int) -> frozenset[str]:
+        """Content words of one passage, computed once (the diversity step compares them often)."""
+        cached = self._word_sets.get(row)
+        if cached is None:
+            cached = self._word_sets[row] = frozenset(words(self.passages[row].text))
+        return cached
 
     def keyword_scores(self, query: str) -> np.ndarray:
         tokens = [t for t in self.analyzer.tokens(self.analyzer.expand_query(query)) if t in self.bm25.vocab_dict]

@@ -64,8 +64,7 @@ def _ranks(scores: dict[int, float]) -> dict[int, int]:
     return {i: r for r, i in enumerate(order)}
 
 
-def _jaccard(a: str, b: str) -> float:
-    sa, sb = set(words(a)), set(words(b))
+def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
     return len(sa & sb) / max(1, len(sa | sb))
 
 
@@ -90,11 +89,15 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
 
     t0 = time.perf_counter()
     passages = snapshot.passages
-    allowed = [i for i in range(len(passages)) if _allowed(passages[i], f)]
-    allowed_set = set(allowed)
-    kw_top = sorted((i for i in allowed if kw[i] > 0), key=lambda i: -kw[i])[: settings.candidates]
-    kw_rank = {i: r for r, i in enumerate(kw_top)}
-    dense_rank = _ranks({i: s for i, s in dense.items() if i in allowed_set})
+    n = len(passages)
+    if f.empty:
+        mask = np.ones(n, dtype=bool)
+    else:
+        mask = np.fromiter((_allowed(p, f) for p in passages), dtype=bool, count=n)
+    kw_cand = np.flatnonzero((kw > 0) & mask)
+    kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
+    kw_rank = {int(i): r for r, i in enumerate(kw_top)}
+    dense_rank = _ranks({i: s for i, s in dense.items() if mask[i]})
     fused: dict[int, float] = {}
     for i in set(kw_rank) | set(dense_rank):
         s = 0.0
@@ -108,28 +111,34 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
 
     # Diversity: no near-duplicates, at most two chunks of one linked resource.
     ranked: list[Passage] = []
+    ranked_rows: list[int] = []
     per_source: dict[str, int] = {}
     for i in sorted(fused, key=lambda i: (-fused[i], passages[i].id)):
         p = passages[i]
         if p.source_url and per_source.get(p.source_url, 0) >= 2:
             continue
-        if any(_jaccard(p.text, q.text) >= 0.8 for q in ranked[:10]):
+        if any(_jaccard(snapshot.word_set(i), snapshot.word_set(j)) >= 0.8 for j in ranked_rows[:10]):
             continue
         if p.source_url:
             per_source[p.source_url] = per_source.get(p.source_url, 0) + 1
         ranked.append(_with_score(p, fused[i]))
+        ranked_rows.append(i)
         if len(ranked) >= max(settings.top_k, 12):
             break
 
     # Within-card relevance for every card item (RRF of dense and keyword ranks over the card).
     card_rel: dict[str, float] = {}
     if len(snapshot.card_rows):
-        rows = [int(r) for r in snapshot.card_rows if int(r) in allowed_set]
-        d_rank = _ranks({r: float(card_sims[k]) for k, r in enumerate(snapshot.card_rows) if int(r) in allowed_set})
-        k_rank = _ranks({r: float(kw[r]) for r in rows})
-        for r in rows:
-            card_rel[passages[r].item_id] = (settings.dense_weight / (settings.rrf_k + d_rank[r] + 1)
-                                             + settings.keyword_weight * (kw[r] > 0) / (settings.rrf_k + k_rank[r] + 1))
+        keep = mask[snapshot.card_rows]
+        rows = snapshot.card_rows[keep]
+        d_rank = np.empty(len(rows), dtype=np.int64)
+        d_rank[np.argsort(-card_sims[keep], kind="stable")] = np.arange(len(rows))
+        k_vals = kw[rows]
+        k_rank = np.empty(len(rows), dtype=np.int64)
+        k_rank[np.argsort(-k_vals, kind="stable")] = np.arange(len(rows))
+        rel = (settings.dense_weight / (settings.rrf_k + d_rank + 1)
+               + settings.keyword_weight * (k_vals > 0) / (settings.rrf_k + k_rank + 1))
+        card_rel = {passages[int(r)].item_id: float(v) for r, v in zip(rows, rel)}
 
     # Stage one: the best theme(s). Each theme scores its three best fused passages (decaying weights),
     # so one strong match beats many mediocre ones.

