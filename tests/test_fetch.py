@@ -413,3 +413,27 @@ def _age_manifest(store: SnapshotStore, link_id: str) -> None:
     raw.update(fetched_at="2000-01-01T00:00:00+00:00", last_checked_at="2000-01-01T00:00:00+00:00",
                last_ok_at="2000-01-01T00:00:00+00:00")
     path.write_text(json.dumps(raw), encoding="utf-8")
+
+
+# --- end to end: fetch from the local server, ingest, and an answer cites the fetched page ----------------
+
+@pytest.mark.slow
+def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: bytes) -> None:
+    from assistant.core import Assistant
+    from ingest.pipeline import run_ingest
+
+    env.server.route(PATHS["pharos-infosheet-welbevinden"], Reply(200, good_page, {"Content-Type": HTML}))
+    assert env.fetch("pharos-infosheet-welbevinden")["pharos-infosheet-welbevinden"].outcome == "nieuw"
+    summary = run_ingest(env.settings)
+    assert summary.resource_chunks > 38 - 1
+
+    url = env.url("pharos-infosheet-welbevinden")
+    ans = Assistant(env.settings).answer(
+        "Hoe werk ik aan welbevinden op school bij kinderen uit gezinnen in kwetsbare omstandigheden, "
+        "zodat ze lekker in hun vel zitten?")
+    assert ans.in_scope
+    fetched = [p for p in ans.passages if p.kind == "bron" and p.source_url == url]
+    assert fetched, "a chunk of the fetched page is among the answer's passages"
+    n = next(c.n for c in ans.citations if c.url == url)
+    quote = ans.answer.split("### Uit de gelinkte bronnen:")[1].strip().splitlines()[0]
+    assert quote.endswith(f"[{n}]") and quote[2:].rsplit(" [", 1)[0] in fetched[0].text
