@@ -423,7 +423,9 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
     from ingest.pipeline import run_ingest
 
     env.server.route(PATHS["pharos-infosheet-welbevinden"], Reply(200, good_page, {"Content-Type": HTML}))
+    env.server.route(PATHS["kansenkaart"], Reply(404))
     assert env.fetch("pharos-infosheet-welbevinden")["pharos-infosheet-welbevinden"].outcome == "nieuw"
+    env.fetch("kansenkaart")
     summary = run_ingest(env.settings)
     assert summary.resource_chunks > 38 - 1
 
@@ -437,3 +439,10 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
     n = next(c.n for c in ans.citations if c.url == url)
     quote = ans.answer.split("### Uit de gelinkte bronnen:")[1].strip().splitlines()[0]
     assert quote.endswith(f"[{n}]") and quote[2:].rsplit(" [", 1)[0] in fetched[0].text
+
+    # A link that was dead at the last check is marked in the answer's sources.
+    dead_url = env.url("kansenkaart")
+    ans = Assistant(env.settings).answer("Waar vind ik cijfers over inkomen, gezondheid en schooladvies in onze gemeente?")
+    dead = [c for c in ans.citations if c.url == dead_url]
+    assert dead and dead[0].dead
+    assert f"{dead_url} (deze link werkte niet bij de laatste controle)" in ans.answer
