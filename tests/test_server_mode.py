@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chroma_server import running_chroma_server
 
 from assistant.core import Assistant
 from ingest.pipeline import IngestBusy, run_ingest
@@ -45,56 +42,10 @@ REPLICA_QUESTIONS = [
 
 # --- the server ---------------------------------------------------------------------------------------------
 
-def _chroma_bin() -> Path:
-    exe = Path(sys.executable).parent / "chroma"
-    if exe.exists():
-        return exe
-    found = shutil.which("chroma")
-    if found is None:
-        pytest.fail("the `chroma` script (chromadb package) is not installed")
-    return Path(found)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = path / "server.log"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(_chroma_bin()), "run", "--path", str(path / "data"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma server exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not answer its heartbeat: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    with running_chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
 
 
 def _prefix() -> str:

@@ -7,20 +7,13 @@ Each test gets its own collection prefix on the shared server, so tests do not s
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from chroma_server import free_port, running_chroma_server
 
 from vectorstore.base import EmbedderInfo, Record, StoreError, VersionInfo
 from vectorstore.chroma import ChromaStore
@@ -31,56 +24,10 @@ OTHER_EMB = EmbedderInfo("test", "other-model", 8)
 DIM = 8
 
 
-def _chroma_bin() -> Path:
-    exe = Path(sys.executable).parent / "chroma"
-    if not exe.exists():
-        found = shutil.which("chroma")
-        if found is None:
-            pytest.fail("the `chroma` script (chromadb package) is not installed")
-        exe = Path(found)
-    return exe
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = path / "server.log"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(_chroma_bin()), "run", "--path", str(path / "data"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma server exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not answer its heartbeat: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+    with running_chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
 
 
 @pytest.fixture(params=["memory", "chroma-embedded", pytest.param("chroma-server", marks=pytest.mark.slow)])
@@ -366,7 +313,7 @@ def test_chroma_prefixes_keep_stores_apart(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_dutch_store_error() -> None:
-    store = ChromaStore(url=f"http://127.0.0.1:{_free_port()}", prefix="x")
+    store = ChromaStore(url=f"http://127.0.0.1:{free_port()}", prefix="x")
     with pytest.raises(StoreError, match="niet bereikbaar"):
         store.ping()
 
