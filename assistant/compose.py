@@ -98,7 +98,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
         lines.append("**Uit het algemene deel van de praktijkkaart:**")
         for p in general:
             lines.append("")
-            lines.append(p.text if "\n" not in p.text else p.text)
+            lines.append(p.text)
             used.append(p)
         lines += ["", "**Lees de uitwerking per thema op de pagina Bronnen.**"]
         return Composed("\n".join(lines), citer.citations, used)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from assistant.compose import compose, decline_text
-from assistant.index import IndexSnapshot, passage_from_record
+from assistant.index import IndexSnapshot
 from assistant.inputs import check_question
 from assistant.retrieval import Retrieval, retrieve, standalone_query
 from assistant.types import Answer, Filters, Passage
@@ -197,7 +197,7 @@ def _answer_order(used: list[Passage], r: Retrieval) -> list[Passage]:
     return first + [p for p in r.ranked if p.id not in seen]
 
 
-__all__ = ["Assistant", "passage_from_record"]
+__all__ = ["Assistant", "answer"]
 
 
 def answer(question: str, *, settings: Settings | None = None, history: list[dict] | None = None,

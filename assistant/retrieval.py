@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -121,7 +121,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
             continue
         if p.source_url:
             per_source[p.source_url] = per_source.get(p.source_url, 0) + 1
-        ranked.append(_with_score(p, fused[i]))
+        ranked.append(replace(p, score=fused[i]))
         ranked_rows.append(i)
         if len(ranked) >= max(settings.top_k, 12):
             break
@@ -178,9 +178,3 @@ def _choose_themes(scores: dict[int, float], max_themes: int, ratio: float) -> l
         if scores[th] >= ratio * scores[order[0]] and th != 0 and chosen[0] != 0:
             chosen.append(th)
     return chosen
-
-
-def _with_score(p: Passage, score: float) -> Passage:
-    from dataclasses import replace
-
-    return replace(p, score=score)

@@ -3,6 +3,7 @@ staff abbreviations expanded from the corpus synonym list."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -65,8 +66,6 @@ class Analyzer:
 
     def idf(self, stemmed: str) -> float:
         """Rarity of a stem in the corpus; words the corpus never uses are the rarest of all."""
-        import math
-
         return math.log((self.n_docs + 1) / (self.doc_freq.get(stemmed, 0) + 0.5))
 
     def _split(self, word: str) -> list[str]:
