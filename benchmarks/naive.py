@@ -100,7 +100,7 @@ class NaiveIndex:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        from vectorstore.embedders import LangChainEmbeddings
+        from vectorstore.langchain_adapter import LangChainEmbeddings
 
         t0 = time.perf_counter()
         chunks = split(text)
@@ -117,7 +117,7 @@ class NaiveIndex:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        from vectorstore.embedders import LangChainEmbeddings
+        from vectorstore.langchain_adapter import LangChainEmbeddings
 
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         col = client.get_collection(COLLECTION, embedding_function=None)

@@ -194,14 +194,17 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     for start in range(0, len(todo), settings.embed_batch_size):
         batch = todo[start:start + settings.embed_batch_size]
         vectors = embedder.embed_passages([c.embed_text for c in batch])
-        store.upsert(name, [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, vectors)])
+        records = [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, vectors)]
+        store.upsert(name, records)
+        last_new = records[-1]
         done += len(batch)
         if progress:
             progress(done, len(chunks))
         if keep_lease:
             keep_lease()
 
-    _validate(store, name, wanted, embedder)
+    probe = reused[0] if reused else last_new
+    _validate(store, name, wanted, probe)
     if keep_lease:
         keep_lease(force=True)  # still the only writer? Otherwise stop before the switch.
     store.publish(name, extra={
@@ -212,14 +215,14 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     return summary(name, True, len(todo))
 
 
-def _validate(store: Store, name: str, wanted: dict[str, Chunk], embedder: Embedder) -> None:
+def _validate(store: Store, name: str, wanted: dict[str, Chunk], probe: Record) -> None:
     got = {r.id for r in store.get_all(name)}
     if got != wanted.keys():
         raise StoreError(f"Nieuwe indexversie {name} is onvolledig ({len(got)} van {len(wanted)} stukken); "
                          "de vorige versie blijft in gebruik.")
-    probe = next(iter(wanted.values()))
-    hits = store.query(name, embedder.embed_query(probe.text), 1)
-    if not hits:
+    # Query with a vector we just stored (no extra model call): it must find itself.
+    hits = store.query(name, np.asarray(probe.embedding), 5)
+    if probe.id not in {h.record.id for h in hits}:
         raise StoreError(f"Nieuwe indexversie {name} geeft geen zoekresultaten; de vorige versie blijft in gebruik.")
 
 

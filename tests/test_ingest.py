@@ -300,6 +300,18 @@ def test_incomplete_build_is_not_published(tmp_path: Path) -> None:
     assert good.live().name == first.version
 
 
+
+def test_build_whose_search_is_broken_is_not_published(tmp_path: Path) -> None:
+    class BlindStore(MemoryStore):
+        def query(self, version, embedding, k, where=None):  # noqa: ANN001, ANN202
+            return []  # stored everything, finds nothing: a corrupt index
+
+    settings = Settings(store_backend="memory", embedding_backend="fake", data_dir=tmp_path)
+    blind = BlindStore()
+    with pytest.raises(StoreError, match="geen zoekresultaten"):
+        run_ingest(settings, store=blind)
+    assert blind.live() is None
+
 # --- the writer lock -------------------------------------------------------------------------------------
 
 def test_second_ingest_while_locked_raises_ingest_busy(chroma_settings: Settings) -> None:

