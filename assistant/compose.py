@@ -90,8 +90,8 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card)
     themes = retrieval.themes
 
     def theme_items(kind: str, th: int) -> list[Passage]:
-        items = [p for p in card_passages.values() if p.theme == th and p.kind == kind and p.item_id in rel]
-        return sorted(items, key=lambda p: -rel[p.item_id])
+        items = [p for i in rel if (p := card_passages.get(i)) is not None and p.theme == th and p.kind == kind]
+        return sorted(items, key=lambda p: (-rel[p.item_id], p.item_id))
 
     if themes == [0]:
         general = theme_items("algemeen", 0)[:2]

@@ -103,7 +103,7 @@ class Assistant:
         return retrieve(snap, self.store, self.embedder, self.settings, query, filters)
 
     def _card_passages(self, snap: IndexSnapshot) -> dict[str, Passage]:
-        return {p.item_id: p for p in snap.passages if p.kind != "bron"}
+        return snap.card_items
 
     def retrieve(self, question: str, *, k: int | None = None, filters: Filters | None = None,
                  history: list[dict] | None = None) -> list[Passage]:
@@ -190,9 +190,18 @@ class Assistant:
 
 
 def _answer_order(used: list[Passage], r: Retrieval) -> list[Passage]:
+    """The answer's passages first, most relevant first, taking turns between the answer's themes
+    (an answer on two themes leads with the best passage of each); then the rest of the ranking."""
     fused = {p.id: p.score for p in r.ranked}
-    first = [replace(p, score=fused.get(p.id, r.card_relevance.get(p.item_id, 0.0))) for p in
-             dict.fromkeys(used)]
+    scored = [replace(p, score=fused.get(p.id, r.card_relevance.get(p.item_id, 0.0))) for p in dict.fromkeys(used)]
+    order = {th: n for n, th in enumerate(r.themes)}
+    per_theme: dict[int, list[Passage]] = {}
+    for p in sorted(scored, key=lambda p: -p.score):
+        per_theme.setdefault(order.get(p.effective_theme, len(order)), []).append(p)
+    first: list[Passage] = []
+    queues = [per_theme[k] for k in sorted(per_theme)]
+    while any(queues):
+        first.extend(q.pop(0) for q in queues if q)
     seen = {p.id for p in first}
     return first + [p for p in r.ranked if p.id not in seen]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import bm25s
@@ -62,6 +63,11 @@ class IndexSnapshot:
         return cls(version=version, passages=passages, by_id={p.id: i for i, p in enumerate(passages)},
                    analyzer=analyzer, bm25=retriever, card_rows=card_rows,
                    card_vectors=np.asarray(vectors, dtype=np.float32))
+
+    @cached_property
+    def card_items(self) -> dict[str, Passage]:
+        """Card passages (no linked-resource chunks) by item id, built once per snapshot."""
+        return {p.item_id: p for p in self.passages if p.kind != "bron"}
 
     def word_set(self, row: int) -> frozenset[str]:
         """Content words of one passage, computed once (the diversity step compares them often)."""

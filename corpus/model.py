@@ -119,6 +119,7 @@ class Card:
 class Synonyms:
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)
     groups: tuple[tuple[str, ...], ...] = ()
+    english: dict[str, tuple[str, ...]] = field(default_factory=dict)  # English word -> card words (a glossary)
 
 
 def _load_links(path: Path) -> dict[str, Link]:
@@ -203,4 +204,5 @@ def load_synonyms(corpus_dir: Path | None = None) -> Synonyms:
         for k, vs in (raw.get(section) or {}).items():
             expand.setdefault(str(k).lower(), tuple(str(v) for v in vs))
     groups = tuple(tuple(str(w).lower() for w in g) for g in raw.get("groups") or [])
-    return Synonyms(expand=expand, groups=groups)
+    english = {str(k).lower(): tuple(str(v) for v in vs) for k, vs in (raw.get("english") or {}).items()}
+    return Synonyms(expand=expand, groups=groups, english=english)

@@ -129,7 +129,6 @@ class Gate:
     op: Op
     value: float
     generators: tuple[str, ...] = ()  # empty: applies to every generator
-    target: float | None = None  # the agreed goal when the gate temporarily holds a measured floor
 
     def applies(self, generator: str | None) -> bool:
         return not self.generators or generator in self.generators
@@ -151,9 +150,7 @@ def load_thresholds(path: Path = THRESHOLDS_PATH) -> list[Gate]:
         op, value = str(spec["op"]), float(spec["value"])
         if op not in (">=", "<=", "=="):
             raise ValueError(f"{metric}: unknown operator {op!r}")
-        target = float(spec["target"]) if "target" in spec else None
-        gates.append(Gate(metric=metric, op=op, value=value, generators=tuple(spec.get("generators", [])),  # type: ignore[arg-type]
-                          target=target))
+        gates.append(Gate(metric=metric, op=op, value=value, generators=tuple(spec.get("generators", []))))  # type: ignore[arg-type]
     return gates
 
 
