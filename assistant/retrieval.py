@@ -70,8 +70,10 @@ CARD_POOL = 256
 def _top(values: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest values, largest first (ties by index, like a stable sort)."""
     if len(values) > k:
-        part = np.argpartition(-values, k - 1)[:k]
-        return part[np.lexsort((part, -values[part]))]
+        kth = values[np.argpartition(-values, k - 1)[k - 1]]  # the k-th largest value
+        above = np.flatnonzero(values > kth)
+        idx = np.concatenate([above, np.flatnonzero(values == kth)[: k - len(above)]])  # ties: lowest index
+        return idx[np.lexsort((idx, -values[idx]))]
     return np.argsort(-values, kind="stable")
 
 
