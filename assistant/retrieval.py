@@ -176,13 +176,16 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
     t["fusion_ms"] = (time.perf_counter() - t0) * 1000
 
     dense_max = float(card_sims.max()) if len(card_sims) else 0.0
-    gloss = snapshot.analyzer.english_gloss(query) if len(card_sims) else None
+    overlap = snapshot.analyzer.overlap(query)
+    # English question that would be declined: look again through its Dutch gloss (one more embedding,
+    # only then; the gloss can only raise the score, so an answered question is never affected).
+    gloss = (snapshot.analyzer.english_gloss(query)
+             if len(card_sims) and scope_score(dense_max, overlap) < settings.decline_threshold else None)
     if gloss is not None:
         t0 = time.perf_counter()
         gloss_max = float((snapshot.card_vectors @ embedder.embed_query(gloss[0])).max())
         dense_max += gloss[1] * max(0.0, gloss_max - dense_max)  # trust the gloss as far as it covers the question
         t["embed_ms"] += (time.perf_counter() - t0) * 1000
-    overlap = snapshot.analyzer.overlap(query)
     return Retrieval(query=query, ranked=ranked, themes=themes, theme_scores=theme_scores, card_relevance=card_rel,
                      scope_score=scope_score(dense_max, overlap), dense_max=dense_max, overlap=overlap, timings=t)
 
