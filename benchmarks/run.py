@@ -665,7 +665,7 @@ def plot_scale(r: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("corpus size (chunks, log)")
     ax.set_ylabel("latency (ms)")
     ax.set_title("Retrieve latency vs corpus size (synthetic corpora use random vectors)", fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left")
+    ax.legend(fontsize=7.5, loc="upper right")
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path)
