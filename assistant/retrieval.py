@@ -77,6 +77,10 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-values, kind="stable")
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
     return len(sa & sb) / max(1, len(sa | sb))
 
@@ -87,6 +91,11 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     q_vec = embedder.embed_query(query)
+    # An English question is also embedded as its Dutch gloss: the dense search uses both, the gloss
+    # weighted by how much of the question it covers (E5 ranks English against Dutch text less well).
+    gloss = snapshot.analyzer.english_gloss(query)
+    g_vec = embedder.embed_query(gloss[0]) if gloss else None
+    rank_vec = q_vec if g_vec is None or gloss is None else _unit(q_vec + gloss[1] * g_vec)
     t["embed_ms"] = (time.perf_counter() - t0) * 1000
 
     t0 = time.perf_counter()
@@ -95,9 +104,9 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
 
     t0 = time.perf_counter()
     n_cand = settings.candidates * (3 if not f.empty else 1)
-    hits = store.query(snapshot.version.name, q_vec, n_cand)
+    hits = store.query(snapshot.version.name, rank_vec, n_cand)
     dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
-    card_sims = snapshot.card_vectors @ q_vec if len(snapshot.card_rows) else np.zeros(0)
+    card_sims = snapshot.card_vectors @ rank_vec if len(snapshot.card_rows) else np.zeros(0)
     t["dense_ms"] = (time.perf_counter() - t0) * 1000
 
     t0 = time.perf_counter()
@@ -175,17 +184,14 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
     themes = _choose_themes(theme_scores, settings.max_themes, settings.second_theme_ratio)
     t["fusion_ms"] = (time.perf_counter() - t0) * 1000
 
-    dense_max = float(card_sims.max()) if len(card_sims) else 0.0
+    # Scope: the question's own similarity; an English question that would be declined gets a second
+    # look through its gloss (which can only raise the score, as far as it covers the question).
+    own_sims = card_sims if rank_vec is q_vec else snapshot.card_vectors @ q_vec
+    dense_max = float(own_sims.max()) if len(own_sims) else 0.0
     overlap = snapshot.analyzer.overlap(query)
-    # English question that would be declined: look again through its Dutch gloss (one more embedding,
-    # only then; the gloss can only raise the score, so an answered question is never affected).
-    gloss = (snapshot.analyzer.english_gloss(query)
-             if len(card_sims) and scope_score(dense_max, overlap) < settings.decline_threshold else None)
-    if gloss is not None:
-        t0 = time.perf_counter()
-        gloss_max = float((snapshot.card_vectors @ embedder.embed_query(gloss[0])).max())
-        dense_max += gloss[1] * max(0.0, gloss_max - dense_max)  # trust the gloss as far as it covers the question
-        t["embed_ms"] += (time.perf_counter() - t0) * 1000
+    if gloss is not None and g_vec is not None and scope_score(dense_max, overlap) < settings.decline_threshold:
+        gloss_max = float((snapshot.card_vectors @ g_vec).max())
+        dense_max += gloss[1] * max(0.0, gloss_max - dense_max)
     return Retrieval(query=query, ranked=ranked, themes=themes, theme_scores=theme_scores, card_relevance=card_rel,
                      scope_score=scope_score(dense_max, overlap), dense_max=dense_max, overlap=overlap, timings=t)
 

@@ -121,8 +121,8 @@ class Analyzer:
         content words that the glossary covered. None for a question that is not English.
 
         multilingual-e5-small scores English questions against Dutch passages lower than their Dutch
-        translation (by 0.025 on average, measured on evals/language_pairs.yaml), so the scope decision
-        also looks at the Dutch gloss, weighted by how much of the question it covers."""
+        translation (by 0.025 on average, measured on evals/language_pairs.yaml), so retrieval also
+        embeds the Dutch gloss, weighted by how much of the question it covers (assistant/retrieval.py)."""
         tokens = re.findall(r"[a-z][a-z'-]*", fold(text))
         n_en = sum(t in _ENGLISH for t in tokens)
         if n_en < 2 or n_en <= sum(t in _DUTCH for t in tokens):
