@@ -109,8 +109,11 @@ class Answer:
 
     @property
     def cited_passages(self) -> list[Passage]:
-        ids = {c.passage_id for c in self.citations}
-        return [p for p in self.passages if p.id in ids]
+        """Passages behind the citations, in citation order ([1] first), as the answer's reader meets them."""
+        first_n: dict[str, int] = {}
+        for c in self.citations:
+            first_n.setdefault(c.passage_id, c.n)
+        return sorted((p for p in self.passages if p.id in first_n), key=lambda p: first_n[p.id])
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

@@ -102,6 +102,9 @@ def test_parents_question_is_answered_from_theme_2(real_assistant: Assistant) ->
     assert ans.themes[0] == 2
     cited_items = {p.item_id for p in ans.cited_passages}
     assert any(i.startswith("t2.") for i in cited_items), cited_items
+    # the UI lists the cited passages in citation order: [1] first
+    first_n = [min(c.n for c in ans.citations if c.passage_id == p.id) for p in ans.cited_passages]
+    assert first_n == sorted(first_n) and first_n[0] == 1
     assert "Vragen om met je team te bespreken:" in ans.answer
     assert len(ans.answer.split("### Bronnen")[0].split()) <= 300  # short: about 250 words at most
 
