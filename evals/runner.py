@@ -377,7 +377,10 @@ def eval_command(settings: Any, *, as_json: bool = False, baseline: str | Path |
                       progress=_progress_line)
     if baseline_data is not None:
         report.baseline = {"path": str(baseline), "deltas": compare_to_baseline(report.overall, baseline_data)}
-    paths = write_report(report, reports_dir)
+    # Another question set (e.g. the hold-out set) reports into its own folder, so the app's Evaluatie page
+    # keeps showing the golden set's latest report.
+    out_dir = reports_dir if Path(golden_path) == GOLDEN_PATH else reports_dir / Path(golden_path).stem
+    paths = write_report(report, out_dir)
     if as_json:
         print(json.dumps(report.to_json() | {"files": {k: str(v) for k, v in paths.items()}},
                          ensure_ascii=False, indent=2))

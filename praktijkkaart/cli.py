@@ -146,7 +146,10 @@ def cmd_links(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from evals.runner import eval_command
 
-    return eval_command(_settings(), as_json=args.json, baseline=args.baseline, generator=args.generator)
+    from evals import GOLDEN_PATH
+
+    return eval_command(_settings(), as_json=args.json, baseline=args.baseline, generator=args.generator,
+                        golden_path=Path(args.golden) if args.golden else GOLDEN_PATH)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -198,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("eval", cmd_eval, "draai de evaluatieset")
     sp.add_argument("--baseline", help="eerder rapport (JSON) om mee te vergelijken")
     sp.add_argument("--generator", choices=["extractive", "llm"])
+    sp.add_argument("--golden", help="andere vragenset (YAML), bv. evals/holdout.yaml; rapport in evals/reports/<naam>/")
     sp = add("bench", cmd_bench, "meet snelheid, geheugen en schaal, naast het naïeve recept")
     sp.add_argument("--quick", action="store_true", help="kleine maten en 10 vragen (voor de tests)")
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")

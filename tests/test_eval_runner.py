@@ -200,6 +200,7 @@ def test_eval_command_builds_the_assistant_prints_and_returns_the_gate(golden, t
     data = json.loads(out)
     assert data["passed"] is False and data["overall"]["theme_hit_at_3"] == pytest.approx(0.75)
     assert Path(data["files"]["json"]).exists()
+    assert Path(data["files"]["json"]).parent == tmp_path / "reports" / "golden"  # not the default set: own folder
     assert err.count("\n") == 6 and "g6 out_of_scope" in err and "NIET afgewezen" in err
     assert built[0].generator == "extractive"
 
