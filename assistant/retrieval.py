@@ -1,5 +1,5 @@
-"""Hybrid retrieval: BM25 (Dutch stems, compounds, synonyms) + dense (through the store), fused with
-weighted reciprocal rank fusion, diversified, then ranked *for the answer*: first the best theme(s),
+"""Hybrid retrieval: BM25 (Dutch stems, compounds, synonyms) + dense (through the store), fused by
+relative scores (each scaled to 0-1, weighted sum; reciprocal rank fusion as an option), diversified, then ranked *for the answer*: first the best theme(s),
 then that theme's most relevant questions and suggestions."""
 
 from __future__ import annotations
@@ -77,6 +77,19 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-values, kind="stable")
 
 
+def _scaled(scores: dict[int, float], settings: Settings, floor: float | None = None) -> dict[int, float]:
+    """One ranking's contribution per row: 1/(k + rank) for RRF, or the score scaled to 0-1 over the
+    candidates ('relative': min-max, or score/max when the scale has a natural zero, like BM25)."""
+    if not scores:
+        return {}
+    if settings.fusion == "rrf":
+        return {i: 1.0 / (settings.rrf_k + r + 1) for i, r in _ranks(scores).items()}
+    hi = max(scores.values())
+    lo = min(scores.values()) if floor is None else floor
+    span = hi - lo
+    return {i: (v - lo) / span if span > 0 else 1.0 for i, v in scores.items()}
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
@@ -118,15 +131,11 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         mask = np.fromiter((_allowed(p, f) for p in passages), dtype=bool, count=n)
     kw_cand = np.flatnonzero((kw > 0) & mask)
     kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
-    kw_rank = {int(i): r for r, i in enumerate(kw_top)}
-    dense_rank = _ranks({i: s for i, s in dense.items() if mask[i]})
+    kw_part = _scaled({int(i): float(kw[i]) for i in kw_top}, settings, floor=0.0)
+    dense_part = _scaled({i: s for i, s in dense.items() if mask[i]}, settings)
     fused: dict[int, float] = {}
-    for i in set(kw_rank) | set(dense_rank):
-        s = 0.0
-        if i in kw_rank:
-            s += settings.keyword_weight / (settings.rrf_k + kw_rank[i] + 1)
-        if i in dense_rank:
-            s += settings.dense_weight / (settings.rrf_k + dense_rank[i] + 1)
+    for i in kw_part.keys() | dense_part.keys():
+        s = settings.keyword_weight * kw_part.get(i, 0.0) + settings.dense_weight * dense_part.get(i, 0.0)
         if passages[i].kind == "bron":
             s *= settings.resource_weight
         fused[i] = s
@@ -148,7 +157,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         if len(ranked) >= max(settings.top_k, 12):
             break
 
-    # Within-card relevance (RRF of dense and keyword ranks over the card) for the card items in the pool:
+    # Within-card relevance (the same fusion of dense and keyword scores over the card) for the card items in the pool:
     # the best CARD_POOL by each ranking. The card has 82 items, so on the card that is every item; on a
     # corpus of 200k chunks it keeps the per-question work small (no dict over every row).
     card_rel: dict[str, float] = {}
@@ -159,13 +168,11 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         k_vals = kw[rows]
         d_top = _top(sims, CARD_POOL)
         k_top = _top(k_vals, CARD_POOL)
-        d_rank = {int(j): r for r, j in enumerate(d_top)}
-        k_rank = {int(j): r for r, j in enumerate(k_top) if k_vals[j] > 0}
-        for j in d_rank.keys() | k_rank.keys():
-            v = settings.dense_weight / (settings.rrf_k + d_rank.get(j, len(rows)) + 1)
-            if j in k_rank:
-                v += settings.keyword_weight / (settings.rrf_k + k_rank[j] + 1)
-            card_rel[passages[int(rows[j])].item_id] = v
+        d_part = _scaled({int(j): float(sims[j]) for j in d_top}, settings)
+        k_part = _scaled({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0}, settings, floor=0.0)
+        for j in d_part.keys() | k_part.keys():
+            card_rel[passages[int(rows[j])].item_id] = (settings.dense_weight * d_part.get(j, 0.0)
+                                                        + settings.keyword_weight * k_part.get(j, 0.0))
         # A resource chunk that matches the question lends support to the card item carrying its link.
         for i, s in fused.items():
             parent = passages[i].parent_item_id

@@ -38,11 +38,14 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------------------------
     top_k: int = Field(8, ge=1, le=50, description="Passages returned by retrieve.")
     candidates: int = Field(30, ge=5, le=200, description="Candidates taken from each of keyword and dense search before fusion.")
-    rrf_k: int = Field(8, ge=1, description="Reciprocal rank fusion constant.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) ranking in the fusion.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) ranking in the fusion.")
-    resource_weight: float = Field(0.8, ge=0, le=1, description="Multiplier for linked-resource chunks so the card's own text ranks first when equally relevant.")
-    link_support_weight: float = Field(1.5, ge=0, description="Share of a linked resource's fused score added to the card item that links to it (a relevant resource makes its suggestion relevant).")
+    fusion: Literal["rrf", "relative"] = Field(
+        "relative", description="How keyword and dense results combine: 'rrf' (reciprocal rank fusion, ranks only) or "
+        "'relative' (each score scaled to 0-1 over its candidates, then weighted and summed: keeps the size of a lead).")
+    rrf_k: int = Field(8, ge=1, description="Reciprocal rank fusion constant (fusion='rrf' only).")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) score or rank in the fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) score or rank in the fusion.")
+    resource_weight: float = Field(1.0, ge=0, le=1, description="Multiplier for linked-resource chunks in the fused ranking (below 1: the card's own text ranks first when equally relevant).")
+    link_support_weight: float = Field(1.0, ge=0, description="Share of a linked resource's fused score added to the card item that links to it (a relevant resource makes its suggestion relevant).")
     general_weight: float = Field(0.7, ge=0, le=1, description="Multiplier for the general part (theme 0) when choosing the theme: it is broad and matches almost any question.")
     second_theme_ratio: float = Field(0.7, ge=0, le=1, description="A second theme joins the answer when its score is at least this share of the best theme's.")
     max_themes: int = Field(2, ge=1, le=5, description="At most this many themes in one answer.")

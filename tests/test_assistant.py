@@ -469,3 +469,30 @@ def test_top_matches_a_stable_sort_with_and_without_partition() -> None:
     full = np.argsort(-values, kind="stable")
     assert list(_top(values, 600)) == list(full)
     assert list(_top(values, 37)) == list(full[:37])
+
+
+def test_scaled_rrf_uses_ranks_and_relative_keeps_the_size_of_a_lead() -> None:
+    from assistant.retrieval import _scaled
+
+    rrf = Settings(fusion="rrf", rrf_k=8)
+    rel = Settings(fusion="relative")
+    scores = {10: 9.0, 11: 4.5, 12: 3.0}
+    assert _scaled(scores, rrf) == {10: 1 / 9, 11: 1 / 10, 12: 1 / 11}
+    # BM25 has a natural zero: score / best, so a twice-as-strong match counts twice
+    assert _scaled(scores, rel, floor=0.0) == {10: 1.0, 11: 0.5, 12: 3.0 / 9.0}
+    # Cosines have no natural zero here: min-max over the candidates
+    assert _scaled({1: 0.88, 2: 0.84, 3: 0.80}, rel) == pytest.approx({1: 1.0, 2: 0.5, 3: 0.0})
+    assert _scaled({5: 0.7}, rel) == {5: 1.0}
+    assert _scaled({}, rel) == {}
+
+
+@pytest.mark.parametrize("fusion", ["relative", "rrf"])
+def test_a_rare_word_the_card_uses_once_keeps_its_lead(real_assistant: Assistant, fusion: str) -> None:
+    """'pedagogisch conciërge' is named in one intro of theme 5; the many 'welbevinden' passages of theme 1
+    must not outvote that lead. Rank-only fusion loses it (kept here as the contrast that shows why
+    'relative' is the default)."""
+    a = real_assistant
+    r = retrieve(a.snapshot(), a.store, a.embedder, a.settings.model_copy(update={"fusion": fusion}),
+                 "Wat kan een pedagogisch conciërge betekenen voor het welbevinden van leerlingen?")
+    kept = 5 in r.themes and any(p.item_id == "t5.intro.2" for p in r.ranked[:2])
+    assert kept is (fusion == "relative")
