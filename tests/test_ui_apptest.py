@@ -339,3 +339,23 @@ def test_answer_rendering_marks_dead_links_and_neutralises_markup(env: Settings)
     assert [i.value for i in at.info] == ["Het antwoord van het taalmodel is vervangen door het standaardantwoord."]
     assert any("taalmodel" in c.value for c in at.caption)
     assert [e.label for e in at.expander] == ["\\[1\\] Thema 1 · Welbevinden en gelijke kansen · Direct aan de slag"]
+
+
+def test_eval_page_offers_the_held_out_sets(env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    (reports / "holdout2").mkdir(parents=True)
+    (reports / "20240301-120000").mkdir()  # a plot folder of a golden report, not a question set
+    (reports / "20240301-120000" / "x.png").write_bytes(b"")  # unreadable: warned about, page stays up
+    (reports / "20240301-120000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.97}}))
+    (reports / "holdout2" / "20240302-080000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.81}}))
+    monkeypatch.setattr(views, "REPORTS_DIR", reports)
+    at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.selectbox[0].options == [views._set_label("golden"), views._set_label("holdout2")]
+    assert [(m.label, m.value) for m in at.metric] == [("theme_hit@3", "0.970")]
+    assert any("x.png kon niet worden getoond" in w.value for w in at.warning)
+    at.selectbox[0].set_value("holdout2").run()
+    assert not at.exception
+    assert at.selectbox[1].value == reports / "holdout2" / "20240302-080000.json"
+    assert [(m.label, m.value) for m in at.metric] == [("theme_hit@3", "0.810")]
+    assert any("achtergehouden" in c.value for c in at.caption)

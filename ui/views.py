@@ -502,14 +502,37 @@ def _summary_metrics(data: Any) -> dict[str, str]:
     return shown
 
 
+def _report_sets() -> dict[str, Path]:
+    """Question set -> its report folder: the golden set's reports sit in REPORTS_DIR itself, those of
+    other sets (`praktijkkaart eval --golden evals/holdout2.yaml`) in a subfolder named after the set."""
+    if not REPORTS_DIR.is_dir():
+        return {}
+    sets = {"golden": REPORTS_DIR} if any(REPORTS_DIR.glob("*.json")) else {}
+    for sub in sorted(p for p in REPORTS_DIR.iterdir() if p.is_dir() and any(p.glob("*.json"))):
+        sets[sub.name] = sub
+    return sets
+
+
+def _set_label(name: str) -> str:
+    if name == "golden":
+        return "Gouden vragen (evals/golden.yaml, gebruikt bij het afstemmen)"
+    return f"Achtergehouden vragen: {name} (evals/{name}.yaml)"
+
+
 def eval_page() -> None:
     st.title("Evaluatie")
     st.markdown("Hoe goed vindt de assistent de juiste delen van de praktijkkaart en de juiste links? "
                 "Het nieuwste evaluatierapport staat hieronder.")
-    reports = sorted(REPORTS_DIR.glob("*.json"), reverse=True) if REPORTS_DIR.is_dir() else []
-    if not reports:
+    sets = _report_sets()
+    if not sets:
         st.info("Er is nog geen evaluatierapport. De beheerder maakt er een met `praktijkkaart eval`.")
         return
+    name = next(iter(sets))
+    if len(sets) > 1:
+        name = st.selectbox("Vragenset", list(sets), format_func=_set_label, key="eval_set")
+        st.caption("De gouden vragen zijn gebruikt om de assistent af te stellen; achtergehouden vragen zijn "
+                   "geschreven zonder de antwoorden te zien. Die laatste laten zien wat een nieuwe vraag krijgt.")
+    reports = sorted(sets[name].glob("*.json"), reverse=True)
     report = st.selectbox("Rapport", reports, format_func=lambda p: p.stem, key="eval_report")
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
@@ -525,7 +548,10 @@ def eval_page() -> None:
     if summary_md.exists():
         st.markdown(safe_answer_markdown(strip_images(summary_md.read_text(encoding="utf-8"))))
     for png in _report_pngs(report):
-        st.image(str(png), caption=png.stem)
+        try:
+            st.image(str(png), caption=png.stem)
+        except Exception:  # noqa: BLE001 - one unreadable plot must not take the page down
+            st.warning(f"De grafiek {png.name} kon niet worden getoond.")
     with st.expander("Alle gegevens (JSON)"):
         st.json(data, expanded=False)
 
