@@ -1,6 +1,7 @@
 """Hybrid retrieval: BM25 (Dutch stems, compounds, synonyms) + dense (through the store), fused by
-relative scores (each scaled to 0-1, weighted sum; reciprocal rank fusion as an option), diversified, then ranked *for the answer*: first the best theme(s),
-then that theme's most relevant questions and suggestions."""
+relative scores (each scaled to 0-1, weighted sum; reciprocal rank fusion as an option), diversified,
+then ranked *for the answer*: first the best theme(s), then that theme's most relevant questions and
+suggestions."""
 
 from __future__ import annotations
 
@@ -90,6 +91,14 @@ def _scaled(scores: dict[int, float], settings: Settings, floor: float | None = 
     return {i: (v - lo) / span if span > 0 else 1.0 for i, v in scores.items()}
 
 
+def _fuse(keyword: dict[int, float], dense: dict[int, float], settings: Settings) -> dict[int, float]:
+    """Weighted sum of the two scaled rankings (BM25 has a natural zero; cosines are min-max scaled)."""
+    kw_part = _scaled(keyword, settings, floor=0.0)
+    dense_part = _scaled(dense, settings)
+    return {i: settings.keyword_weight * kw_part.get(i, 0.0) + settings.dense_weight * dense_part.get(i, 0.0)
+            for i in kw_part.keys() | dense_part.keys()}
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
@@ -131,14 +140,10 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         mask = np.fromiter((_allowed(p, f) for p in passages), dtype=bool, count=n)
     kw_cand = np.flatnonzero((kw > 0) & mask)
     kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
-    kw_part = _scaled({int(i): float(kw[i]) for i in kw_top}, settings, floor=0.0)
-    dense_part = _scaled({i: s for i, s in dense.items() if mask[i]}, settings)
-    fused: dict[int, float] = {}
-    for i in kw_part.keys() | dense_part.keys():
-        s = settings.keyword_weight * kw_part.get(i, 0.0) + settings.dense_weight * dense_part.get(i, 0.0)
+    fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
+    for i in fused:
         if passages[i].kind == "bron":
-            s *= settings.resource_weight
-        fused[i] = s
+            fused[i] *= settings.resource_weight
 
     # Diversity: no near-duplicates, at most two chunks of one linked resource.
     ranked: list[Passage] = []
@@ -157,9 +162,9 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         if len(ranked) >= max(settings.top_k, 12):
             break
 
-    # Within-card relevance (the same fusion of dense and keyword scores over the card) for the card items in the pool:
-    # the best CARD_POOL by each ranking. The card has 82 items, so on the card that is every item; on a
-    # corpus of 200k chunks it keeps the per-question work small (no dict over every row).
+    # Within-card relevance (the same fusion of keyword and dense scores, over the card) for the card items
+    # in the pool: the best CARD_POOL by each ranking. The card has 82 items, so on the card that is every
+    # item; on a corpus of 200k chunks it keeps the per-question work small (no dict over every row).
     card_rel: dict[str, float] = {}
     if len(snapshot.card_rows):
         keep = mask[snapshot.card_rows]
@@ -168,11 +173,9 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         k_vals = kw[rows]
         d_top = _top(sims, CARD_POOL)
         k_top = _top(k_vals, CARD_POOL)
-        d_part = _scaled({int(j): float(sims[j]) for j in d_top}, settings)
-        k_part = _scaled({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0}, settings, floor=0.0)
-        for j in d_part.keys() | k_part.keys():
-            card_rel[passages[int(rows[j])].item_id] = (settings.dense_weight * d_part.get(j, 0.0)
-                                                        + settings.keyword_weight * k_part.get(j, 0.0))
+        within = _fuse({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0},
+                       {int(j): float(sims[j]) for j in d_top}, settings)
+        card_rel = {passages[int(rows[j])].item_id: v for j, v in within.items()}
         # A resource chunk that matches the question lends support to the card item carrying its link.
         for i, s in fused.items():
             parent = passages[i].parent_item_id
