@@ -22,6 +22,7 @@ from assistant.core import Assistant
 from assistant.privacy import describe, find_personal_data, redact
 from assistant.types import Answer, Filters
 from corpus.model import Card, Item, load_card
+from evals import GOLDEN_PATH, REPORTS_DIR
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
 from ui.feedback import save_feedback
@@ -33,8 +34,6 @@ from vectorstore.base import StoreError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REPORTS_DIR = REPO_ROOT / "evals" / "reports"
 
 INTRO = (
     "Deze assistent vat de NPO-praktijkkaart *Welbevinden en gelijke kansen* voor je samen, met de bronnen "
@@ -503,19 +502,20 @@ def _summary_metrics(data: Any) -> dict[str, str]:
 
 
 def _report_sets() -> dict[str, Path]:
-    """Question set -> its report folder: the golden set's reports sit in REPORTS_DIR itself, those of
-    other sets (`praktijkkaart eval --golden evals/holdout2.yaml`) in a subfolder named after the set."""
+    """Question set -> its report folder, as the eval runner writes them: the golden set's reports in
+    REPORTS_DIR itself, another set's (`praktijkkaart eval --golden evals/holdout2.yaml`) in a subfolder
+    named after its file."""
     if not REPORTS_DIR.is_dir():
         return {}
-    sets = {"golden": REPORTS_DIR} if any(REPORTS_DIR.glob("*.json")) else {}
+    sets = {GOLDEN_PATH.stem: REPORTS_DIR} if any(REPORTS_DIR.glob("*.json")) else {}
     for sub in sorted(p for p in REPORTS_DIR.iterdir() if p.is_dir() and any(p.glob("*.json"))):
         sets[sub.name] = sub
     return sets
 
 
 def _set_label(name: str) -> str:
-    if name == "golden":
-        return "Gouden vragen (evals/golden.yaml, gebruikt bij het afstemmen)"
+    if name == GOLDEN_PATH.stem:
+        return f"Gouden vragen (evals/{name}.yaml, gebruikt bij het afstemmen)"
     return f"Achtergehouden vragen: {name} (evals/{name}.yaml)"
 
 
