@@ -39,8 +39,9 @@ from evals.metrics import (
     reciprocal_rank,
 )
 
-CATEGORIES = ("plain", "paraphrase", "abbreviation_typo", "long_story", "english", "followup", "general",
-              "out_of_scope")
+CATEGORIES = ("plain", "paraphrase", "abbreviation_typo", "long_story", "role", "english", "followup", "general",
+              "out_of_scope", "near_domain")
+OUT_OF_SCOPE_CATEGORIES = frozenset({"out_of_scope", "near_domain"})  # the assistant must decline these
 RETRIEVAL_METRICS = ("theme_hit_at_1", "theme_hit_at_3", "theme_hit_at_5", "passage_hit_at_1", "passage_hit_at_3",
                      "passage_hit_at_5", "mrr_theme", "mrr_passage", "ndcg_at_5_theme", "ndcg_at_5_passage")
 MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_hit", "citation_precision", "grounded_answers",
@@ -82,8 +83,8 @@ def parse_golden(raw: Sequence[Mapping[str, Any]], card: Card) -> list[GoldenQue
             errors.append(f"{where} unknown category {q.category!r}")
         if not q.question:
             errors.append(f"{where} empty question")
-        if (q.category == "out_of_scope") == q.in_scope:
-            errors.append(f"{where} in_scope must be false exactly for out_of_scope")
+        if (q.category in OUT_OF_SCOPE_CATEGORIES) == q.in_scope:
+            errors.append(f"{where} in_scope must be false exactly for out_of_scope and near_domain")
         if q.in_scope and (not q.themes or not q.passages):
             errors.append(f"{where} an in-scope question needs themes and passages")
         if not q.in_scope and (q.themes or q.passages or q.links):
