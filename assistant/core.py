@@ -6,13 +6,16 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from assistant.compose import compose, decline_text
+from assistant.compose import Composed, compose, decline_text, not_covered_text
+from assistant.conversation import ReadQuestion, read_question
 from assistant.index import IndexSnapshot
 from assistant.inputs import check_question
-from assistant.retrieval import Retrieval, retrieve, standalone_query
-from assistant.types import Answer, Filters, Passage
+from assistant.retrieval import Retrieval, allowed, retrieve
+from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
+from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
 from corpus.model import Card, load_card, load_synonyms
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store, StoreError
@@ -22,6 +25,8 @@ from vectorstore.factory import make_store
 log = logging.getLogger(__name__)
 
 _RECHECK_S = 2.0  # how often to look for a newly published index version
+_UNSET = object()
+MAX_RELATED = 2
 
 
 class Assistant:
@@ -35,6 +40,7 @@ class Assistant:
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._scope_model: object = _UNSET
 
     # -- lazy parts ------------------------------------------------------------------------------
     @property
@@ -96,30 +102,40 @@ class Assistant:
         snap = self.snapshot()
         v = snap.version
         return {"version": v.name, "embedder": v.embedder, "created_at": v.created_at,
-                "ingested_at": v.extra.get("ingested_at"), "chunks": len(snap.passages), **snap.stats()}
+                "ingested_at": v.extra.get("ingested_at"),
+                "chunks": len(snap.passages) + len(snap.asked) + len(snap.offtopic_texts), **snap.stats()}
 
     # -- retrieval ----------------------------------------------------------------------------------
-    def _retrieve(self, snap: IndexSnapshot, query: str, filters: Filters | None) -> Retrieval:
-        return retrieve(snap, self.store, self.embedder, self.settings, query, filters)
+    @property
+    def scope_model(self) -> ScopeModel | None:
+        if self._scope_model is _UNSET:
+            self._scope_model = load_scope_model(self.settings.corpus_dir, self.embedder.info.fingerprint)
+        return self._scope_model  # type: ignore[return-value]
 
-    def _card_passages(self, snap: IndexSnapshot) -> dict[str, Passage]:
-        return snap.card_items
+    def _read(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None,
+              filters: Filters | None) -> tuple[ReadQuestion, Filters]:
+        """The question in its conversation, and the filters with a school type it names (when the
+        caller's filter leaves the school type open, like the sidebar's 'Beide')."""
+        read = read_question(question, Turn.coerce(history), self.settings.max_history_turns)
+        f = filters or Filters()
+        if f.school_type is None and read.school_type is not None:
+            f = replace(f, school_type=read.school_type)
+        return read, f
 
     def retrieve(self, question: str, *, k: int | None = None, filters: Filters | None = None,
-                 history: list[dict] | None = None) -> list[Passage]:
+                 history: Sequence[Turn | Mapping[str, Any]] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
         checked = check_question(question, self.settings.max_question_chars)
         if checked.problem:
             return []
         snap = self.snapshot()
-        query = standalone_query(checked.text, history, self.settings.max_history_turns)
-        r = self._retrieve(snap, query, filters)
-        used = compose(r, self._card_passages(snap), self.card).used if r.themes else []
-        return _answer_order(used, r)[: k or self.settings.top_k]
+        read, f = self._read(checked.text, history, filters)
+        r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
+        return _answer_order(compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type), r)[: k or self.settings.top_k]
 
     # -- answers ---------------------------------------------------------------------------------------
-    def answer(self, question: str, history: list[dict] | None = None, filters: Filters | None = None,
-               generator: str | None = None) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+               filters: Filters | None = None, generator: str | None = None) -> Answer:
         final: Answer | None = None
         for piece in self.stream(question, history=history, filters=filters, generator=generator):
             if isinstance(piece, Answer):
@@ -127,8 +143,8 @@ class Assistant:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None,
-               generator: str | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+               filters: Filters | None = None, generator: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in pieces, then the final Answer."""
         started = time.perf_counter()
         gen = generator or self.settings.generator
@@ -136,35 +152,34 @@ class Assistant:
         if checked.problem:
             yield checked.problem
             yield Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
-                         status="invalid_input", notice=checked.problem)
+                         status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
             return
         try:
             snap = self.snapshot()
-            query = standalone_query(checked.text, history, self.settings.max_history_turns)
-            r = self._retrieve(snap, query, filters)
+            read, f = self._read(checked.text, history, filters)
+            r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
+            scope = decide_best((r.scope, r.scope_gloss), self.scope_model)
         except StoreError as exc:
             msg = str(exc)
             yield msg
             yield Answer(question=checked.text, answer=msg, in_scope=False, generator="extractive",
-                         status="store_error", notice=msg)
+                         status=AnswerStatus.STORE_ERROR, notice=msg)
             return
-        meta = {"version": snap.version.name, "query": query, "scope_score": round(r.scope_score, 4),
-                "decline_threshold": self.settings.decline_threshold, "dense_max": round(r.dense_max, 4),
-                "overlap": round(r.overlap, 4), "theme_scores": {str(k): round(v, 5) for k, v in r.theme_scores.items()},
+        meta = {"version": snap.version.name, "query": read.query, "scope": str(scope.decision),
+                "scope_probability": round(scope.probability, 4), "scope_features": r.scope.to_json(),
+                "school_type": f.school_type, "theme_scores": {str(k): round(v, 5) for k, v in r.theme_scores.items()},
                 "timings": r.timings}
         self._log_question(checked.text)
-        if r.scope_score < self.settings.decline_threshold or not r.themes:
-            text = decline_text(self.card)
-            yield text
-            meta["timings"] = {**r.timings, "total_ms": (time.perf_counter() - started) * 1000}
-            yield Answer(question=checked.text, answer=text, in_scope=False, generator="extractive",
-                         passages=r.ranked[: self.settings.top_k], status="declined", meta=meta)
+        if scope.decision != ScopeDecision.ANSWER or not r.card_relevance:
+            yield from self._decline(checked.text, read, r, scope, meta, started)
             return
         t0 = time.perf_counter()
-        composed = compose(r, self._card_passages(snap), self.card)
-        passages = _answer_order(composed.used, r)[: max(self.settings.top_k, len(composed.used))]
+        composed = compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type)
+        passages = _answer_order(composed, r)[: max(self.settings.top_k, len(composed.used))]
         answer = Answer(question=checked.text, answer=composed.text, in_scope=True, generator="extractive",
-                        citations=composed.citations, passages=passages, themes=r.themes, meta=meta)
+                        citations=composed.citations, passages=passages,
+                        themes=list(dict.fromkeys(p.theme for p in composed.lead if p.theme is not None)),
+                        meta=meta, more=composed.more, followup_of=read.followup_of)
         meta["timings"] = {**r.timings, "compose_ms": (time.perf_counter() - t0) * 1000}
         if gen == "llm":
             from assistant.llm import llm_answer
@@ -175,6 +190,20 @@ class Assistant:
             yield line
         meta["timings"]["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
+
+    def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, meta: dict[str, Any],
+                 started: float) -> Iterator[str | Answer]:
+        """Outside the card: 'niet over' with the related parts when there are any, else the plain decline."""
+        related = _related(r, self.snapshot().card_items) if scope.decision == ScopeDecision.NOT_COVERED else []
+        if related:
+            text, status = not_covered_text(related), AnswerStatus.NOT_COVERED
+        else:
+            text, status = decline_text(self.card), AnswerStatus.DECLINED
+        yield text
+        meta["timings"] = {**r.timings, "total_ms": (time.perf_counter() - started) * 1000}
+        yield Answer(question=question, answer=text, in_scope=False, generator="extractive",
+                     passages=r.ranked[: self.settings.top_k], status=status, meta=meta,
+                     followup_of=read.followup_of)
 
     def _log_question(self, text: str) -> None:
         if not self.settings.log_questions:
@@ -189,27 +218,35 @@ class Assistant:
             fh.write(f"{stamp.isoformat()}\t{redact(text)}\n")
 
 
-def _answer_order(used: list[Passage], r: Retrieval) -> list[Passage]:
-    """The answer's passages first, most relevant first, taking turns between the answer's themes
-    (an answer on two themes leads with the best passage of each); then the rest of the ranking."""
+def _allowed_items(snap: IndexSnapshot, f: Filters) -> dict[str, Passage]:
+    """The card items the filters allow: the folded rest and the opening obey the filters too."""
+    if f.empty:
+        return snap.card_items
+    return {k: p for k, p in snap.card_items.items() if allowed(p, f)}
+
+
+def _related(r: Retrieval, card_items: dict[str, Passage]) -> list[Passage]:
+    """The card items closest to a question the card does not cover (named, not quoted, in the decline)."""
+    order = sorted(r.card_relevance, key=lambda i: -r.card_relevance[i])
+    out = [card_items[i] for i in order if i in card_items and not card_items[i].caption
+           and card_items[i].kind not in ("intro", "algemeen")]
+    return out[:MAX_RELATED]
+
+
+def _answer_order(composed: Composed, r: Retrieval) -> list[Passage]:
+    """The answer's passages in the order its reader meets them, the lead items first (best first), each
+    scored by its relevance to the question; then the rest of the fused ranking."""
     fused = {p.id: p.score for p in r.ranked}
-    scored = [replace(p, score=fused.get(p.id, r.card_relevance.get(p.item_id, 0.0))) for p in dict.fromkeys(used)]
-    order = {th: n for n, th in enumerate(r.themes)}
-    per_theme: dict[int, list[Passage]] = {}
-    for p in sorted(scored, key=lambda p: -p.score):
-        per_theme.setdefault(order.get(p.effective_theme, len(order)), []).append(p)
-    first: list[Passage] = []
-    queues = [per_theme[k] for k in sorted(per_theme)]
-    while any(queues):
-        first.extend(q.pop(0) for q in queues if q)
+    first = list(dict.fromkeys(composed.lead + composed.used))
+    scored = [replace(p, score=r.card_relevance.get(p.item_id, fused.get(p.id, 0.0))) for p in first]
     seen = {p.id for p in first}
-    return first + [p for p in r.ranked if p.id not in seen]
+    return scored + [p for p in r.ranked if p.id not in seen]
 
 
 __all__ = ["Assistant", "answer"]
 
 
-def answer(question: str, *, settings: Settings | None = None, history: list[dict] | None = None,
+def answer(question: str, *, settings: Settings | None = None, history: Sequence[Turn | Mapping[str, Any]] | None = None,
            filters: Filters | None = None, assistant: Assistant | None = None) -> Answer:
     """Python API: one answer, same structure as `praktijkkaart ask --json`."""
     a = assistant or Assistant(settings or Settings())

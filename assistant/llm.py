@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.compose import sentences
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, AnswerStatus, Citation, Passage
 from praktijkkaart.settings import Settings
 
 if TYPE_CHECKING:
@@ -425,6 +425,8 @@ def validate(raw: str, sources: Sources, extractive: Answer) -> Validation:
     body, used = _map_markers(text, sources)
     citations = [sources.citations[n] for n in sorted(used)]
     final = body + ("\n\n" + _sources_list(citations) if citations else "")
+    # The folded rest of the theme stays the card's own text, with its own numbers and sources.
+    citations += [c for c in extractive.citations if c.folded and c.n not in used]
     if not problems:  # second gate: the eval's own check of the assembled answer
         report = check_answer(replace(extractive, answer=final, citations=citations, generator="llm"),
                               [c.url for c in extractive.citations], method="lexical")
@@ -455,7 +457,7 @@ def _chunk_text(chunk: Any) -> str:
 
 def _fallback(extractive: Answer, notice: str, problems: list[str], extra: dict[str, Any]) -> Answer:
     meta = {**extractive.meta, **extra, "llm_problems": problems}
-    return replace(extractive, generator="extractive", status="llm_fallback", notice=notice, meta=meta)
+    return replace(extractive, generator="extractive", status=AnswerStatus.LLM_FALLBACK, notice=notice, meta=meta)
 
 
 def llm_answer(settings: Settings, extractive: Answer, question: str,
@@ -527,7 +529,7 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
             "extractive_citations": len(extractive.citations)}
     yield Answer(question=extractive.question, answer=checked.text, in_scope=True, generator="llm",
                  citations=checked.citations, passages=list(extractive.passages), themes=list(extractive.themes),
-                 status="ok", meta=meta)
+                 status=AnswerStatus.OK, meta=meta, more=extractive.more, followup_of=extractive.followup_of)
 
 
 __all__ = ["LLMUnavailable", "NOTICE_ERROR", "NOTICE_UNSUPPORTED", "SYSTEM_PROMPT", "build_messages",

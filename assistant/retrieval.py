@@ -1,56 +1,62 @@
 """Hybrid retrieval: BM25 (Dutch stems, compounds, synonyms) + dense (through the store), fused by
-relative scores (each scaled to 0-1, weighted sum; reciprocal rank fusion as an option), diversified,
-then ranked *for the answer*: first the best theme(s), then that theme's most relevant questions and
-suggestions."""
+relative scores (each scaled to 0-1, weighted sum; reciprocal rank fusion as an option).
+
+Card items are ranked on their own text *and* on the staff-language questions that ask for them
+(corpus/asked_as.yaml): an item's keyword and dense scores are the best over its representations, the
+"hypothetical questions" form of a multi-vector retriever. Linked resources lend support to the item that
+carries them. The scope features (assistant/scope.py) come from the same pass.
+"""
 
 from __future__ import annotations
 
-import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from assistant.index import IndexSnapshot
-from assistant.text import words
+from assistant.scope import ScopeFeatures, scope_features
 from assistant.types import Filters, Passage
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
 
-# Follow-ups lean on the previous turn: they start with a connective ("en voor het VO?") or point back
-# ("kun je daar meer over vertellen?"). A new, self-contained question is left alone.
-_FOLLOWUP_START = re.compile(r"^(en|maar|ook|dus|wat als|hoe zit het|and|what about)\b", re.IGNORECASE)
-_ANAPHOR = re.compile(r"\b(daar|daarover|daarvan|daarbij|hiervan|hierover|hierbij|ervan|erover|meer over|that|those)\b"
-                      r"|\b(die|deze|dat|dit|those|these)\s+(ambtenaren|kaart|handreiking\w*|bron\w*|links?|interventies?|"
-                      r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?)\b", re.IGNORECASE)
-
-
-def standalone_query(question: str, history: list[dict] | None, max_turns: int) -> str:
-    """Make a follow-up self-contained by prefixing the user's earlier question."""
-    if not history or max_turns == 0:
-        return question
-    earlier = [h["content"] for h in history if h.get("role") == "user" and h.get("content")][-max_turns:]
-    if not earlier:
-        return question
-    if _FOLLOWUP_START.search(question) or _ANAPHOR.search(question) or len(words(question)) <= 2:
-        return f"{earlier[-1]} {question}"
-    return question
+CARD_POOL = 256  # card items scored per question (all 82 on the card; bounded on a huge corpus)
 
 
 @dataclass
 class Retrieval:
     query: str
-    ranked: list[Passage]  # fused + diversified, best first
-    themes: list[int]  # chosen themes, best first (0 = general part)
+    ranked: list[Passage]  # fused + diversified passages (card + linked resources), best first
+    themes: list[int]  # themes by relevance, best first (0 = general part)
     theme_scores: dict[int, float]
-    card_relevance: dict[str, float]  # card item id -> within-card relevance
-    scope_score: float
-    dense_max: float
-    overlap: float
+    card_relevance: dict[str, float]  # card item id -> relevance to the question (own text or asked-as)
+    link_relevance: dict[str, float]  # link url -> how well its own asked-as questions / snapshot match
+    scope: ScopeFeatures
+    scope_gloss: ScopeFeatures | None = None  # an English question seen through its Dutch gloss (a second look)
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _allowed(p: Passage, f: Filters) -> bool:
+@dataclass(frozen=True)
+class _Vectors:
+    own: np.ndarray  # the question's embedding
+    rank: np.ndarray  # what ranks passages: the question, plus its Dutch gloss for an English question
+    english: bool
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        self.ms[name] = (time.perf_counter() - t0) * 1000
+
+
+def allowed(p: Passage, f: Filters) -> bool:
     if f.school_type and p.school_type not in (f.school_type, "beide"):
         return False
     if f.themes and p.effective_theme not in f.themes:
@@ -63,9 +69,6 @@ def _allowed(p: Passage, f: Filters) -> bool:
 def _ranks(scores: dict[int, float]) -> dict[int, int]:
     order = sorted(scores, key=lambda i: -scores[i])
     return {i: r for r, i in enumerate(order)}
-
-
-CARD_POOL = 256
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
@@ -107,123 +110,148 @@ def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
     return len(sa & sb) / max(1, len(sa | sb))
 
 
-def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings: Settings, query: str,
-             filters: Filters | None = None) -> Retrieval:
-    f = filters or Filters()
-    t: dict[str, float] = {}
-    t0 = time.perf_counter()
-    q_vec = embedder.embed_query(query)
-    # An English question is also embedded as its Dutch gloss: the dense search uses both, the gloss
-    # weighted by how much of the question it covers (E5 ranks English against Dutch text less well).
+def _embed(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> _Vectors:
+    """An English question is also embedded as its Dutch gloss: ranking uses both, the gloss weighted by
+    how much of the question it covers (E5 ranks English against Dutch text less well)."""
+    own = embedder.embed_query(query)
     gloss = snapshot.analyzer.english_gloss(query)
-    g_vec = embedder.embed_query(gloss[0]) if gloss else None
-    rank_vec = q_vec if g_vec is None or gloss is None else _unit(q_vec + gloss[1] * g_vec)
-    t["embed_ms"] = (time.perf_counter() - t0) * 1000
+    if gloss is None:
+        return _Vectors(own, own, snapshot.analyzer.is_english(query))
+    return _Vectors(own, _unit(own + gloss[1] * embedder.embed_query(gloss[0])), True)
 
-    t0 = time.perf_counter()
-    kw = snapshot.keyword_scores(query)
-    t["keyword_ms"] = (time.perf_counter() - t0) * 1000
 
-    t0 = time.perf_counter()
-    n_cand = settings.candidates * (3 if not f.empty else 1)
-    hits = store.query(snapshot.version.name, rank_vec, n_cand)
-    dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
-    card_sims = snapshot.card_vectors @ rank_vec if len(snapshot.card_rows) else np.zeros(0)
-    t["dense_ms"] = (time.perf_counter() - t0) * 1000
-
-    t0 = time.perf_counter()
-    passages = snapshot.passages
-    n = len(passages)
+def _masks(snapshot: IndexSnapshot, f: Filters) -> tuple[np.ndarray, np.ndarray]:
+    """Which passages and which asked-as questions the filters allow."""
+    n = len(snapshot.passages)
     if f.empty:
-        mask = np.ones(n, dtype=bool)
-    else:
-        mask = np.fromiter((_allowed(p, f) for p in passages), dtype=bool, count=n)
-    kw_cand = np.flatnonzero((kw > 0) & mask)
-    kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
-    fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
-    for i in fused:
-        if passages[i].kind == "bron":
-            fused[i] *= settings.resource_weight
+        return np.ones(n, dtype=bool), np.ones(len(snapshot.asked), dtype=bool)
+    mask = np.fromiter((allowed(p, f) for p in snapshot.passages), dtype=bool, count=n)
+    card_ok = mask[snapshot.card_rows] if len(snapshot.card_rows) else np.zeros(0, dtype=bool)
+    asked = np.fromiter((card_ok[a.card_pos] and (not f.school_type or a.school_type in (f.school_type, "beide"))
+                         for a in snapshot.asked), dtype=bool, count=len(snapshot.asked))
+    return mask, asked
 
-    # Diversity: no near-duplicates, at most two chunks of one linked resource.
+
+def _rank_passages(snapshot: IndexSnapshot, fused: dict[int, float], settings: Settings) -> list[Passage]:
+    """Fused order with diversity: no near-duplicates, at most two chunks of one linked resource."""
+    passages = snapshot.passages
     ranked: list[Passage] = []
-    ranked_rows: list[int] = []
+    rows: list[int] = []
     per_source: dict[str, int] = {}
     for i in sorted(fused, key=lambda i: (-fused[i], passages[i].id)):
         p = passages[i]
         if p.source_url and per_source.get(p.source_url, 0) >= 2:
             continue
-        if any(_jaccard(snapshot.word_set(i), snapshot.word_set(j)) >= 0.8 for j in ranked_rows[:10]):
+        if any(_jaccard(snapshot.word_set(i), snapshot.word_set(j)) >= 0.8 for j in rows[:10]):
             continue
         if p.source_url:
             per_source[p.source_url] = per_source.get(p.source_url, 0) + 1
         ranked.append(replace(p, score=fused[i]))
-        ranked_rows.append(i)
+        rows.append(i)
         if len(ranked) >= max(settings.top_k, 12):
             break
+    return ranked
 
-    # Within-card relevance (the same fusion of keyword and dense scores, over the card) for the card items
-    # in the pool: the best CARD_POOL by each ranking. The card has 82 items, so on the card that is every
-    # item; on a corpus of 200k chunks it keeps the per-question work small (no dict over every row).
-    card_rel: dict[str, float] = {}
-    if len(snapshot.card_rows):
-        keep = mask[snapshot.card_rows]
-        rows = snapshot.card_rows[keep]
-        sims = card_sims[keep]
-        k_vals = kw[rows]
-        d_top = _top(sims, CARD_POOL)
-        k_top = _top(k_vals, CARD_POOL)
-        within = _fuse({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0},
-                       {int(j): float(sims[j]) for j in d_top}, settings)
-        card_rel = {passages[int(rows[j])].item_id: v for j, v in within.items()}
-        # A resource chunk that matches the question lends support to the card item carrying its link.
-        for i, s in fused.items():
-            parent = passages[i].parent_item_id
-            if parent in card_rel:
-                card_rel[parent] += settings.link_support_weight * s
 
-    # Stage one: the best theme(s). Each theme scores its three best fused passages (decaying weights),
-    # so one strong match beats many mediocre ones.
-    per_theme: dict[int, list[float]] = {}
+def _item_scores(snapshot: IndexSnapshot, kw: np.ndarray, kw_asked: np.ndarray, card_sims: np.ndarray,
+                 asked_sims: np.ndarray, mask: np.ndarray, asked_mask: np.ndarray,
+                 hub_penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per card row: the best keyword and dense score over the item's own text and its asked-as questions
+    (disallowed rows get -inf dense and 0 keyword)."""
+    card_hub, asked_hub = snapshot.hubness if hub_penalty else (0.0, 0.0)
+    k_vals = kw[snapshot.card_rows].astype(np.float32)
+    d_vals = (card_sims - hub_penalty * card_hub).astype(np.float32)
+    if len(snapshot.asked):
+        pos = snapshot.asked_card_pos[asked_mask]
+        adjusted = asked_sims - hub_penalty * asked_hub
+        np.maximum.at(d_vals, pos, adjusted[asked_mask])
+        np.maximum.at(k_vals, pos, kw_asked[asked_mask])
+    keep = mask[snapshot.card_rows]
+    d_vals[~keep] = -np.inf
+    k_vals[~keep] = 0.0
+    return k_vals, d_vals
+
+
+def _card_relevance(snapshot: IndexSnapshot, k_vals: np.ndarray, d_vals: np.ndarray, fused: dict[int, float],
+                    settings: Settings) -> dict[str, float]:
+    """The same fusion of keyword and dense scores, over the card items in the pool (the best CARD_POOL by
+    each ranking); a resource chunk that matches lends support to the item carrying its link."""
+    passages = snapshot.passages
+    allowed = np.flatnonzero(np.isfinite(d_vals))
+    d_top = allowed[_top(d_vals[allowed], CARD_POOL)]
+    k_top = _top(k_vals, CARD_POOL)
+    within = _fuse({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0},
+                   {int(j): float(d_vals[j]) for j in d_top}, settings)
+    rel = {passages[int(snapshot.card_rows[j])].item_id: v for j, v in within.items()}
     for i, s in fused.items():
-        th = passages[i].effective_theme
-        if th is not None:
-            per_theme.setdefault(th, []).append(s)
-    theme_scores = {th: sum(w * v for w, v in zip((1.0, 0.5, 0.25), sorted(vals, reverse=True)))
-                    * (settings.general_weight if th == 0 else 1.0) for th, vals in per_theme.items()}
-    themes = _choose_themes(theme_scores, settings.max_themes, settings.second_theme_ratio)
-    t["fusion_ms"] = (time.perf_counter() - t0) * 1000
+        parent = passages[i].parent_item_id
+        if parent in rel:
+            rel[parent] += settings.link_support_weight * s
+    return rel
 
-    # Scope: the question's own similarity; an English question that would be declined gets a second
-    # look through its gloss (which can only raise the score, as far as it covers the question).
-    own_sims = card_sims if rank_vec is q_vec else snapshot.card_vectors @ q_vec
-    dense_max = float(own_sims.max()) if len(own_sims) else 0.0
-    overlap = snapshot.analyzer.overlap(query)
-    if gloss is not None and g_vec is not None and scope_score(dense_max, overlap) < settings.decline_threshold:
-        gloss_max = float((snapshot.card_vectors @ g_vec).max())
-        dense_max += gloss[1] * max(0.0, gloss_max - dense_max)
+
+def _link_relevance(snapshot: IndexSnapshot, asked_sims: np.ndarray, asked_mask: np.ndarray,
+                    ranked: list[Passage]) -> dict[str, float]:
+    """Per link: the best dense score of its own asked-as questions, or of its snapshot chunks."""
+    out: dict[str, float] = {}
+    for a, s, ok in zip(snapshot.asked, asked_sims, asked_mask):
+        if a.link_url and ok:
+            out[a.link_url] = max(out.get(a.link_url, -1.0), float(s))
+    for p in ranked:
+        if p.source_url:
+            out[p.source_url] = max(out.get(p.source_url, -1.0), float(p.score))
+    return out
+
+
+def _theme_scores(snapshot: IndexSnapshot, rel: dict[str, float], settings: Settings) -> dict[int, float]:
+    """Each theme scores its three most relevant items (decaying weights): one strong match beats many
+    mediocre ones; the general part is broad and weighs less."""
+    per_theme: dict[int, list[float]] = {}
+    for item_id, s in rel.items():
+        p = snapshot.card_items.get(item_id)
+        if p is not None and p.theme is not None:
+            per_theme.setdefault(p.theme, []).append(s)
+    return {th: sum(w * v for w, v in zip((1.0, 0.5, 0.25), sorted(vals, reverse=True)))
+            * (settings.general_weight if th == 0 else 1.0) for th, vals in per_theme.items()}
+
+
+def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings: Settings, query: str,
+             filters: Filters | None = None) -> Retrieval:
+    f = filters or Filters()
+    timer = _Timer()
+    with timer("embed_ms"):
+        vecs = _embed(snapshot, embedder, query)
+    with timer("keyword_ms"):
+        kw_all = snapshot.keyword_scores(query)
+        n = len(snapshot.passages)
+        kw, kw_asked = kw_all[:n], kw_all[n:]
+    with timer("dense_ms"):
+        n_cand = settings.candidates * (3 if not f.empty else 1)
+        hits = store.query(snapshot.version.name, vecs.rank, n_cand, where={"role": "passage"})
+        dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
+        card_sims = snapshot.card_vectors @ vecs.rank if len(snapshot.card_rows) else np.zeros(0)
+        asked_sims = snapshot.asked_vectors @ vecs.rank if len(snapshot.asked) else np.zeros(0)
+    with timer("fusion_ms"):
+        mask, asked_mask = _masks(snapshot, f)
+        kw_cand = np.flatnonzero((kw > 0) & mask)
+        kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
+        fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
+        for i in fused:
+            if snapshot.passages[i].kind == "bron":
+                fused[i] *= settings.resource_weight
+        ranked = _rank_passages(snapshot, fused, settings)
+        card_rel: dict[str, float] = {}
+        if len(snapshot.card_rows):
+            k_vals, d_vals = _item_scores(snapshot, kw, kw_asked * settings.asked_keyword_weight, card_sims,
+                                          asked_sims, mask, asked_mask, settings.hub_penalty)
+            card_rel = _card_relevance(snapshot, k_vals, d_vals, fused, settings)
+        theme_scores = _theme_scores(snapshot, card_rel, settings)
+        themes = sorted(theme_scores, key=lambda th: -theme_scores[th])
+        link_rel = _link_relevance(snapshot, asked_sims, asked_mask, ranked)
+    with timer("scope_ms"):
+        kw_max = float(kw_all.max()) if len(kw_all) else 0.0
+        scope = scope_features(snapshot, query, vecs.own, english=vecs.english, keyword_max=kw_max)
+        gloss = (scope_features(snapshot, query, vecs.rank, english=True, keyword_max=kw_max)
+                 if vecs.rank is not vecs.own else None)
     return Retrieval(query=query, ranked=ranked, themes=themes, theme_scores=theme_scores, card_relevance=card_rel,
-                     scope_score=scope_score(dense_max, overlap), dense_max=dense_max, overlap=overlap, timings=t)
-
-
-def scope_score(dense_max: float, overlap: float) -> float:
-    """Evidence that the card speaks to the question, on a scale where the decline threshold is ~3.
-
-    Dense similarity to the best card passage does most of the work (multilingual E5 cosines of
-    on-topic questions, English included, sit above ~0.84; school-admin questions below), and the
-    IDF-weighted share of question words the card knows breaks ties. For English questions dense_max
-    already includes the Dutch gloss (Analyzer.english_gloss). Weights and threshold were fitted on the
-    golden set (evals/golden.yaml); the English pairs in evals/language_pairs.yaml check them.
-    """
-    return (dense_max - 0.78) / 0.02 + 0.5 * overlap
-
-
-def _choose_themes(scores: dict[int, float], max_themes: int, ratio: float) -> list[int]:
-    order = sorted(scores, key=lambda th: -scores[th])
-    if not order:
-        return []
-    chosen = [order[0]]
-    for th in order[1:max_themes]:
-        if scores[th] >= ratio * scores[order[0]] and th != 0 and chosen[0] != 0:
-            chosen.append(th)
-    return chosen
+                     link_relevance=link_rel, scope=scope, scope_gloss=gloss, timings=timer.ms)

@@ -116,6 +116,13 @@ class Analyzer:
                 extra.extend(group)
         return text if not extra else f"{text} {' '.join(extra)}"
 
+    @staticmethod
+    def is_english(text: str) -> bool:
+        """More English than Dutch function words (at least two): the question is English."""
+        tokens = re.findall(r"[a-z][a-z'-]*", fold(text))
+        n_en = sum(t in _ENGLISH for t in tokens)
+        return n_en >= 2 and n_en > sum(t in _DUTCH for t in tokens)
+
     def english_gloss(self, text: str) -> tuple[str, float] | None:
         """For an English question: its words the glossary knows, as card words, and the share of its
         content words that the glossary covered. None for a question that is not English.
@@ -123,10 +130,9 @@ class Analyzer:
         multilingual-e5-small scores English questions against Dutch passages lower than their Dutch
         translation (by 0.025 on average, measured on evals/language_pairs.yaml), so retrieval also
         embeds the Dutch gloss, weighted by how much of the question it covers (assistant/retrieval.py)."""
-        tokens = re.findall(r"[a-z][a-z'-]*", fold(text))
-        n_en = sum(t in _ENGLISH for t in tokens)
-        if n_en < 2 or n_en <= sum(t in _DUTCH for t in tokens):
+        if not self.is_english(text):
             return None
+        tokens = re.findall(r"[a-z][a-z'-]*", fold(text))
         content = [t for t in tokens if t not in STOPWORDS and t not in _ENGLISH and len(t) > 1]
         glossed = [t for t in content if t in self.synonyms.english]
         if not glossed:

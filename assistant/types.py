@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 SchoolFilter = Literal["po", "vo"]
+
+
+class AnswerStatus(StrEnum):
+    """Why an answer is what it is (a StrEnum: compares equal to its JSON string)."""
+
+    OK = "ok"
+    NOT_COVERED = "not_covered"  # outside the card; related parts are named
+    DECLINED = "declined"  # outside the card, nothing related
+    INVALID_INPUT = "invalid_input"
+    PERSONAL_DATA = "personal_data"
+    LLM_FALLBACK = "llm_fallback"
+    STORE_ERROR = "store_error"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+    @classmethod
+    def coerce(cls, turns: Iterable[Turn | Mapping[str, Any]] | None) -> list[Turn]:
+        """Typed turns from Turn objects or {"role", "content"} dicts (the JSON of `--history`)."""
+        out: list[Turn] = []
+        for t in turns or ():
+            if isinstance(t, Turn):
+                out.append(t)
+            elif isinstance(t, Mapping) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str):
+                out.append(cls(t["role"], t["content"]))
+        return out
 
 
 @dataclass(frozen=True)
@@ -13,6 +46,7 @@ class LinkRef:
     url: str
     title: str
     dead: bool = False  # the link failed at its last check (see `praktijkkaart links`)
+    school_type: str = "beide"  # po / vo when the resource is for one school type only
 
 
 @dataclass(frozen=True)
@@ -46,6 +80,7 @@ class Passage:
     source_title: str | None = None
     parent_item_id: str | None = None  # for resource chunks: the card item that carries the link
     parent_theme: int | None = None  # for resource chunks: the theme of that card item
+    caption: bool = False  # a figure caption: never an answer's opening line
 
     @property
     def location(self) -> str:
@@ -77,24 +112,27 @@ class Citation:
     title: str
     passage_id: str
     dead: bool = False
+    folded: bool = False  # cited only in the folded part (`Answer.more`), not in the short answer
 
     def to_json(self) -> dict[str, Any]:
-        return {"n": self.n, "url": self.url, "title": self.title, "passage_id": self.passage_id}
+        return {"n": self.n, "url": self.url, "title": self.title, "passage_id": self.passage_id,
+                "folded": self.folded}
 
 
 @dataclass
 class Answer:
     question: str
-    answer: str  # Markdown, Dutch
+    answer: str  # Markdown, Dutch: the short answer (the card items that fit, team questions, sources)
     in_scope: bool
     generator: Literal["extractive", "llm"]
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     themes: list[int] = field(default_factory=list)
-    # Why the answer is what it is: 'ok', 'declined', 'invalid_input', 'llm_fallback', 'store_error'.
-    status: str = "ok"
+    status: AnswerStatus = AnswerStatus.OK
     notice: str | None = None  # a Dutch note for the user (e.g. why the LLM answer was replaced)
     meta: dict[str, Any] = field(default_factory=dict)  # timings, index version, scores
+    more: str = ""  # Markdown, Dutch: the rest of the answer's theme(s), shown folded ("Meer uit thema N")
+    followup_of: str | None = None  # read as a follow-up on this earlier question
 
     def to_json(self) -> dict[str, Any]:
         """The CLI / API contract (`praktijkkaart ask --json`)."""
@@ -103,8 +141,8 @@ class Answer:
             "generator": self.generator,
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],
-            "status": self.status, "notice": self.notice, "themes": self.themes,
-            "meta": self.meta,
+            "status": str(self.status), "notice": self.notice, "themes": self.themes,
+            "more": self.more, "followup_of": self.followup_of, "meta": self.meta,
         }
 
     @property

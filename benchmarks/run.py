@@ -426,7 +426,7 @@ def _ingest_row(res: dict[str, Any]) -> dict[str, Any]:
     s = res["summary"]
     secs = s["seconds"]
     return {"seconds": secs, "process_wall_s": res["process_wall_s"], "total_chunks": s["total"],
-            "embedded": s["embedded"], "published": s["published"],
+            "embedded": s["embedded"], "published": s["published"], "cache_hits": s.get("cache_hits", 0),
             "chunks_per_s": round(s["total"] / secs, 1) if secs else None,
             "embedded_per_s": round(s["embedded"] / secs, 1) if secs and s["embedded"] else None,
             "peak_rss_mb": res.get("peak_rss_mb")}

@@ -56,6 +56,7 @@ class Item:
     links: tuple[Link, ...] = ()
     school_type: SchoolType = "beide"
     related_theme: int | None = None  # general items that announce a theme
+    caption: bool = False  # a figure caption, not a sentence of the running text
 
     @property
     def full_text(self) -> str:
@@ -150,7 +151,7 @@ def _items(raw: list[dict], *, prefix: str, kind: Kind, theme: int, theme_title:
             id=f"{prefix}.{n}", theme=theme, theme_title=theme_title, kind=kind, heading=heading,
             text=" ".join(entry["text"].split()), subitems=tuple(" ".join(s.split()) for s in entry.get("subitems", [])),
             links=item_links, school_type=entry.get("school_type", "beide"),
-            related_theme=entry.get("theme"),
+            related_theme=entry.get("theme"), caption=bool(entry.get("caption", False)),
         ))
     return tuple(out)
 

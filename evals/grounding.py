@@ -337,33 +337,34 @@ def check_answer(answer: Answer, corpus_urls: Iterable[str], *, method: Method |
     """
     method = method or ("verbatim" if answer.generator == "extractive" else "lexical")
     report = GroundingReport(method=method, checked=answer.in_scope)
+    text = answer.answer + (f"\n\n{answer.more}" if answer.more else "")  # the folded part is checked too
     by_n = {c.n: c for c in answer.citations}
     if len(by_n) != len(answer.citations):
         report.other.append("duplicate citation numbers")
     by_id = {p.id: p for p in answer.passages}
 
-    report.unknown_citations = sorted({n for n in citation_markers(answer.answer) if n not in by_n})
+    report.unknown_citations = sorted({n for n in citation_markers(text) if n not in by_n})
     for c in answer.citations:
         p = by_id.get(c.passage_id)
         if p is None:
             report.citation_errors.append(f"[{c.n}] cites passage {c.passage_id}, which is not among the passages")
         elif normalize_url(c.url) not in _passage_urls(p):
             report.citation_errors.append(f"[{c.n}] {c.url} is not a link of passage {p.item_id}")
-    for _, line in split_lines(answer.answer)[1]:
+    for _, line in split_lines(text)[1]:
         m = _SOURCE_LINE_RE.match(line)
         n = int(m.group(1) or m.group(2)) if m else None
         urls = {normalize_url(u) for u in extract_urls(line)}
         if n is not None and n in by_n and urls and normalize_url(by_n[n].url) not in urls:
             report.source_list_errors.append(f"Bronnen [{n}] shows {sorted(urls)} instead of {by_n[n].url}")
-    report.images = _IMAGE_RE.findall(answer.answer)
-    report.foreign_urls = foreign_urls(answer.answer, [c.url for c in answer.citations], corpus_urls)
+    report.images = _IMAGE_RE.findall(text)
+    report.foreign_urls = foreign_urls(text, [c.url for c in answer.citations], corpus_urls)
     if not answer.in_scope:
         if answer.citations:
             report.other.append("a declined answer cites sources")
         return report
 
     threshold = support_threshold() if method == "lexical" else 1.0
-    for s in split_sentences(answer.answer):
+    for s in split_sentences(text):
         if s.citations:
             known = [by_n[n] for n in s.citations if n in by_n]
             allowed = [p for p in answer.passages

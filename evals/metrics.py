@@ -164,6 +164,30 @@ def link_hit(cited_urls: Collection[str], expected_links: Collection[str]) -> fl
     return None if recall is None else float(recall > 0)
 
 
+def link_in_first(cited_in_order: Sequence[str], expected_links: Collection[str], n: int = 2) -> float | None:
+    """1.0 when an expected link is among the first `n` citations of the short answer; None when nothing
+    is expected (the reader meets [1] and [2] first: the right resource should be one of them)."""
+    expected = {normalize_url(u) for u in expected_links}
+    if not expected:
+        return None
+    return float(any(normalize_url(u) in expected for u in cited_in_order[:n]))
+
+
+_SOURCES_HEADING_RE = re.compile(r"^\s*#{1,6}\s*bronnen\s*$", re.IGNORECASE | re.MULTILINE)
+_MARKERS_RE = re.compile(r"\[\d+\]")
+
+
+def visible_words(answer_markdown: str) -> int:
+    """Words of the short answer before its sources (citation markers and Markdown marks not counted)."""
+    head = _SOURCES_HEADING_RE.split(answer_markdown, maxsplit=1)[0]
+    head = _MARKERS_RE.sub(" ", head)
+    return len([w for w in re.split(r"\s+", head) if re.search(r"\w", w)])
+
+
+def median(values: Sequence[float]) -> float | None:
+    return percentile(values, 50) if values else None
+
+
 # --- declines ----------------------------------------------------------------------------------------
 
 

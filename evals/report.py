@@ -15,18 +15,20 @@ import matplotlib.pyplot as plt  # noqa: E402  (after selecting the Agg backend)
 
 from evals.runner import EvalReport  # noqa: E402
 
-LOWER_IS_BETTER = frozenset({"foreign_urls", "errors"})
+LOWER_IS_BETTER = frozenset({"foreign_urls", "errors", "in_scope_declined", "visible_words_median"})
 THEME_LABELS = {"0": "Algemeen", "1": "1 Welbevinden", "2": "2 Samenwerking", "3": "3 Interventies",
                 "4": "4 Overgangen", "5": "5 Dagelijks"}
 SUMMARY_METRICS = (
     "theme_hit_at_1", "theme_hit_at_3", "theme_hit_at_5", "passage_hit_at_1", "passage_hit_at_3", "passage_hit_at_5",
-    "mrr_theme", "mrr_passage", "ndcg_at_5_theme", "ndcg_at_5_passage", "link_recall", "link_hit",
-    "citation_precision", "grounding", "grounded_answers", "decline_precision", "decline_recall", "decline_accuracy",
+    "mrr_theme", "mrr_passage", "ndcg_at_5_theme", "ndcg_at_5_passage", "link_recall", "link_recall_visible",
+    "link_hit", "link_in_first_two", "citation_precision", "grounding", "grounded_answers", "decline_precision",
+    "decline_recall", "decline_accuracy", "in_scope_declined", "off_topic_declined", "visible_words_median",
     "dutch", "foreign_urls", "errors",
 )
 TABLE_COLUMNS = (("n", "n"), ("theme_hit_at_3", "thema@3"), ("passage_hit_at_3", "passage@3"),
-                 ("mrr_passage", "MRR"), ("link_recall", "links"), ("citation_precision", "cit.prec"),
-                 ("grounding", "grounding"), ("decline_accuracy", "afwijzen"), ("dutch", "NL"))
+                 ("mrr_passage", "MRR"), ("link_recall", "links"), ("link_in_first_two", "link@2"),
+                 ("citation_precision", "cit.prec"), ("grounding", "grounding"), ("off_topic_declined", "afgew."),
+                 ("in_scope_declined", "ten onr."), ("visible_words_median", "woorden"), ("dutch", "NL"))
 
 
 # --- baseline ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from corpus.model import Card, load_card
 from evals import GOLDEN_PATH, REPORTS_DIR, THRESHOLDS_PATH
 from evals.grounding import check_answer
 from evals.metrics import (
+    visible_words,
     CitedLink,
     aggregate,
     citation_precision,
@@ -33,6 +34,8 @@ from evals.metrics import (
     is_dutch,
     latency_summary,
     link_hit,
+    link_in_first,
+    median,
     ndcg_at_k,
     ranked_items,
     ranked_themes,
@@ -44,8 +47,8 @@ CATEGORIES = ("plain", "paraphrase", "abbreviation_typo", "long_story", "role", 
 OUT_OF_SCOPE_CATEGORIES = frozenset({"out_of_scope", "near_domain"})  # the assistant must decline these
 RETRIEVAL_METRICS = ("theme_hit_at_1", "theme_hit_at_3", "theme_hit_at_5", "passage_hit_at_1", "passage_hit_at_3",
                      "passage_hit_at_5", "mrr_theme", "mrr_passage", "ndcg_at_5_theme", "ndcg_at_5_passage")
-MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_hit", "citation_precision", "grounded_answers",
-                                    "dutch")
+MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_recall_visible", "link_hit", "link_in_first_two",
+                                    "citation_precision", "grounded_answers", "dutch")
 
 
 # --- golden set ------------------------------------------------------------------------------------
@@ -202,6 +205,10 @@ def score_question(q: GoldenQuestion, answer: Answer, latency_ms: float, corpus_
     rec["citation_precision"] = citation_precision(cited, q.links)
     rec["link_recall"] = citation_recall(rec["cited_urls"], q.links) if q.in_scope else None
     rec["link_hit"] = link_hit(rec["cited_urls"], q.links) if q.in_scope else None
+    visible = [c.url for c in sorted(answer.citations, key=lambda c: c.n) if not c.folded]
+    rec["link_recall_visible"] = citation_recall(visible, q.links) if q.in_scope else None
+    rec["link_in_first_two"] = link_in_first(visible, q.links, 2) if q.in_scope else None
+    rec["visible_words"] = visible_words(answer.answer) if answer.in_scope else None
     report = check_answer(answer, corpus_urls)
     rec["foreign_urls"] = report.foreign_urls
     rec["sentences_supported"] = report.supported if report.checked else 0
@@ -228,7 +235,8 @@ def error_record(q: GoldenQuestion, exc: BaseException, latency_ms: float) -> di
     for m in RETRIEVAL_METRICS:
         rec[m] = 0.0 if q.in_scope else None
     rec["link_recall"] = 0.0 if q.in_scope and q.links else None
-    rec["link_hit"] = rec["link_recall"]
+    rec["link_hit"] = rec["link_recall_visible"] = rec["link_in_first_two"] = rec["link_recall"]
+    rec["visible_words"] = None
     return rec
 
 
@@ -258,6 +266,10 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 for r in records]
     d = decline_scores([r["expected_in_scope"] for r in records], answered)
     out.update(decline_precision=d.precision, decline_recall=d.recall, decline_accuracy=d.accuracy)
+    n_in, n_out = d.fp + d.tn, d.tp + d.fn
+    out["in_scope_declined"] = d.fp / n_in if n_in else None  # in-scope questions the assistant declined
+    out["off_topic_declined"] = d.tp / n_out if n_out else None  # out-of-scope questions it declined
+    out["visible_words_median"] = median([r["visible_words"] for r in records if r.get("visible_words") is not None])
     out["foreign_urls"] = sum(len(r["foreign_urls"]) for r in records)
     out["errors"] = sum(r["error"] is not None for r in records)
     return out

@@ -1,15 +1,23 @@
-"""Turn the card (and resource snapshots) into chunks with stable ids and flat metadata."""
+"""Turn the card (and resource snapshots, asked-as questions, the off-topic bank) into chunks with stable
+ids and flat metadata."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from corpus.model import KIND_LABELS, Card, Item
+from corpus.staff_language import AskedAs, OffTopic
 
 SOURCE_CARD = "praktijkkaart"
+EmbedMode = Literal["query", "passage"]
+
+# What a record is for. Passages (card + linked resources) are what answers quote; asked-as questions
+# point to a card item and are never shown; off-topic questions only inform the scope decision.
+ROLE_PASSAGE, ROLE_ASKED, ROLE_OFFTOPIC = "passage", "asked", "offtopic"
+KIND_ASKED, KIND_OFFTOPIC = "vraagvorm", "buiten_kaart"
 
 
 @dataclass(frozen=True)
@@ -18,12 +26,31 @@ class Chunk:
     text: str  # what a reader sees (and what answers quote verbatim)
     embed_text: str  # what is embedded: the text with its context prepended
     metadata: dict[str, Any]  # flat scalars only (Chroma metadata); lists are JSON strings
+    embed_mode: EmbedMode = "passage"  # questions are embedded as E5 queries: question-to-question similarity
+
+    @property
+    def embed_key(self) -> str:
+        """Hash of what the embedding depends on (mode + text): the key of the embedding cache."""
+        return embed_key(self.embed_mode, self.embed_text)
+
+
+def embed_key(mode: str, text: str) -> str:
+    return hashlib.sha256(f"{mode}\x1f{text}".encode()).hexdigest()[:32]
 
 
 def stable_id(prefix: str, source: str, location: str, text: str) -> str:
     """Readable prefix + hash of source, location and text: same content at the same place, same id."""
     digest = hashlib.sha256(f"{source}\x1f{location}\x1f{text}".encode()).hexdigest()[:16]
     return f"{prefix}-{digest}"
+
+
+def _finish(prefix: str, source: str, location: str, text: str, embed_text: str, meta: dict[str, Any],
+            mode: EmbedMode = "passage") -> Chunk:
+    """The id covers everything stored (text, embedded text, metadata): any change is a new record."""
+    meta = {**meta, "embed_hash": embed_key(mode, embed_text)}
+    payload = f"{embed_text}\x1f{text}\x1f{json.dumps(meta, sort_keys=True, ensure_ascii=False)}"
+    return Chunk(id=stable_id(prefix, source, location, payload), text=text, embed_text=embed_text,
+                 metadata=meta, embed_mode=mode)
 
 
 def _context(item: Item) -> str:
@@ -37,8 +64,9 @@ def item_chunk(item: Item) -> Chunk:
     embed_text = f"{_context(item)}: {text}"
     if item.links:  # the link titles say what a terse suggestion ("Handreiking VVE") is about
         embed_text += " (" + "; ".join(lk.title for lk in item.links) + ")"
-    links = [{"url": lk.url, "title": lk.title} for lk in item.links]
+    links = [{"url": lk.url, "title": lk.title, "school_type": lk.school_type} for lk in item.links]
     meta: dict[str, Any] = {
+        "role": ROLE_PASSAGE,
         "item_id": item.id,
         "theme": item.theme,
         "theme_title": item.theme_title,
@@ -48,13 +76,45 @@ def item_chunk(item: Item) -> Chunk:
         "source": SOURCE_CARD,
         "links": json.dumps(links, ensure_ascii=False),
         "related_theme": item.related_theme if item.related_theme is not None else -1,
+        "caption": item.caption,
     }
-    return Chunk(id=stable_id(item.id, SOURCE_CARD, item.id, embed_text), text=text, embed_text=embed_text, metadata=meta)
+    return _finish(item.id, SOURCE_CARD, item.id, text, embed_text, meta)
 
 
 def card_chunks(card: Card) -> list[Chunk]:
     """One chunk per natural unit of the card: a paragraph, a question (with sub-list), a suggestion."""
     return [item_chunk(i) for i in card.items]
+
+
+def asked_chunks(card: Card, asked: tuple[AskedAs, ...]) -> list[Chunk]:
+    """One chunk per asked-as question, pointing to its card item (and, for a link's questions, its link)."""
+    out: list[Chunk] = []
+    links = card.link_by_url
+    for a in asked:
+        item = card.by_id[a.item_id]
+        link = links.get(a.link_url) if a.link_url else None
+        meta: dict[str, Any] = {
+            "role": ROLE_ASKED, "item_id": f"{KIND_ASKED}:{a.item_id}:{'link:' + link.id if link else ''}{a.n}",
+            "theme": -1, "theme_title": item.theme_title, "kind": KIND_ASKED, "heading": "",
+            "school_type": link.school_type if link else item.school_type, "source": SOURCE_CARD,
+            "parent_item_id": item.id, "parent_theme": item.theme, "link_url": a.link_url or "",
+            "links": "[]", "related_theme": item.theme,
+        }
+        out.append(_finish(f"{KIND_ASKED}-{a.item_id}", SOURCE_CARD, meta["item_id"], a.question, a.question,
+                           meta, mode="query"))
+    return out
+
+
+def offtopic_chunks(bank: tuple[OffTopic, ...]) -> list[Chunk]:
+    out: list[Chunk] = []
+    for q in bank:
+        meta: dict[str, Any] = {
+            "role": ROLE_OFFTOPIC, "item_id": f"{KIND_OFFTOPIC}:{q.id}", "theme": -1, "theme_title": "",
+            "kind": KIND_OFFTOPIC, "heading": q.topic, "school_type": "beide", "source": "offtopic",
+            "links": "[]", "related_theme": -1,
+        }
+        out.append(_finish(f"{KIND_OFFTOPIC}-{q.id}", "offtopic", q.id, q.question, q.question, meta, mode="query"))
+    return out
 
 
 def resource_chunk(*, link_id: str, url: str, title: str, part: int, text: str, parent: Item,
@@ -66,6 +126,7 @@ def resource_chunk(*, link_id: str, url: str, title: str, part: int, text: str, 
     """
     embed_text = embed_text or f"{title} — {heading + ': ' if heading else ''}{text}"
     meta: dict[str, Any] = {
+        "role": ROLE_PASSAGE,
         "item_id": f"bron:{link_id}:{part}",
         "theme": -1,  # Chroma metadata cannot be None; -1 means 'not card text'
         "theme_title": parent.theme_title,
@@ -79,5 +140,4 @@ def resource_chunk(*, link_id: str, url: str, title: str, part: int, text: str, 
         "links": json.dumps([{"url": url, "title": title}], ensure_ascii=False),
         "related_theme": parent.theme,
     }
-    return Chunk(id=stable_id(f"bron-{link_id}-{part}", url, str(part), f"{embed_text}\x1f{text}"), text=text,
-                 embed_text=embed_text, metadata=meta)
+    return _finish(f"bron-{link_id}-{part}", url, str(part), text, embed_text, meta)

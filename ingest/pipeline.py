@@ -20,15 +20,19 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from corpus.model import load_card
-from ingest.chunking import Chunk, card_chunks
+from corpus.staff_language import load_asked_as, load_offtopic
+from ingest.chunking import KIND_ASKED, KIND_OFFTOPIC, Chunk, asked_chunks, card_chunks, offtopic_chunks
+from ingest.embed_cache import load_cache, save_cache
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Record, Store, StoreError
 from vectorstore.embedders import make_embedder
@@ -56,22 +60,39 @@ class IngestSummary:
     embedder: str
     card_chunks: int
     resource_chunks: int
+    asked_chunks: int = 0  # staff-language questions (corpus/asked_as.yaml)
+    offtopic_chunks: int = 0  # the off-topic bank (corpus/offtopic.yaml)
+    cache_hits: int = 0  # vectors taken from the embedding cache shipped in corpus/embeddings/
+    cache_misses: int = 0  # vectors the cache did not have (embedded now, or reused from the store)
+    cache_problem: str | None = None  # why a cache file present on disk was not used
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 
 def collect_chunks(settings: Settings) -> tuple[list[Chunk], int]:
-    """All chunks to index and how many of them are card chunks (the rest are linked resources)."""
+    """All chunks to index and how many of them are card chunks (the rest are linked resources, asked-as
+    questions and the off-topic bank)."""
     card = load_card(settings.corpus_dir)
     chunks = card_chunks(card)
     n_card = len(chunks)
     from ingest.resources import resource_chunks
 
     chunks.extend(resource_chunks(settings, card))
+    chunks.extend(asked_chunks(card, load_asked_as(card, settings.corpus_dir)))
+    chunks.extend(offtopic_chunks(load_offtopic(settings.corpus_dir)))
     seen: set[str] = set()
-    unique = [c for c in chunks if not (c.id in seen or seen.add(c.id))]
+    unique = [c for c in chunks if not (c.id in seen or seen.add(c.id))]  # type: ignore[func-returns-value]
     return unique, n_card
+
+
+def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:
+    """Embed chunks of one mode: passages as E5 passages, questions as E5 queries."""
+    modes = {c.embed_mode for c in chunks}
+    if len(modes) > 1:
+        raise ValueError("embed_chunks takes chunks of one mode")
+    texts = [c.embed_text for c in chunks]
+    return embedder.embed_queries(texts) if modes == {"query"} else embedder.embed_passages(texts)
 
 
 def _new_version_name(prefix: str) -> str:
@@ -163,56 +184,78 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     wanted = {c.id: c for c in chunks}
     live = store.live()
     live_ids = {r.id for r in store.get_all(live.name)} if live else set()
+    counts = Counter(str(c.metadata.get("role")) + ":" + str(c.metadata.get("kind")) for c in chunks)
+    cache = load_cache(settings.corpus_dir / "embeddings", fingerprint)
 
-    def summary(version: str, published: bool, embedded: int) -> IngestSummary:
-        return IngestSummary(version=version, published=published, total=len(chunks), embedded=embedded,
-                             unchanged=len(chunks) - embedded, deleted=len(live_ids - wanted.keys()) if published else 0,
-                             seconds=round(time.perf_counter() - started, 3), embedder=fingerprint,
-                             card_chunks=n_card, resource_chunks=len(chunks) - n_card)
+    def summary(version: str, published: bool, embedded: int, hits: int = 0) -> IngestSummary:
+        return IngestSummary(
+            version=version, published=published, total=len(chunks), embedded=embedded,
+            unchanged=len(chunks) - embedded, deleted=len(live_ids - wanted.keys()) if published else 0,
+            seconds=round(time.perf_counter() - started, 3), embedder=fingerprint, card_chunks=n_card,
+            resource_chunks=counts["passage:bron"], asked_chunks=counts[f"asked:{KIND_ASKED}"],
+            offtopic_chunks=counts[f"offtopic:{KIND_OFFTOPIC}"], cache_hits=hits,
+            cache_misses=len(chunks) - hits, cache_problem=cache.problem)
 
     if live and live.embedder == fingerprint and live_ids == wanted.keys():
         if progress:
             progress(len(chunks), len(chunks))
-        return summary(live.name, False, 0)
+        hits = sum(cache.get(c.embed_key) is not None for c in chunks)
+        return summary(live.name, False, 0, hits)
 
-    # Reuse embeddings from every version this embedder built (live, previous, interrupted builds).
-    reusable: dict[str, np.ndarray] = {}
-    for v in store.versions():
-        if v.embedder == fingerprint:
-            for r in store.get_all(v.name, with_embeddings=True):
-                if r.id in wanted and r.embedding is not None:
-                    reusable.setdefault(r.id, r.embedding)
-
+    vectors, hits = _known_vectors(store, fingerprint, chunks, cache.vectors)
     name = _new_version_name(settings.collection_prefix)
     store.create_version(name, embedder.info, extra={"state": "building"})
-    reused = [Record(cid, wanted[cid].text, wanted[cid].metadata, emb) for cid, emb in reusable.items()]
-    store.upsert(name, reused)
-    todo = [c for c in chunks if c.id not in reusable]
+    known = [c for c in chunks if c.embed_key in vectors]
+    reused = [Record(c.id, c.text, c.metadata, vectors[c.embed_key]) for c in known]
+    for start in range(0, len(reused), 500):
+        store.upsert(name, reused[start:start + 500])
+    todo = [c for c in chunks if c.embed_key not in vectors]
     done = len(reused)
     if progress:
         progress(done, len(chunks))
-    for start in range(0, len(todo), settings.embed_batch_size):
-        batch = todo[start:start + settings.embed_batch_size]
-        vectors = embedder.embed_passages([c.embed_text for c in batch])
-        records = [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, vectors)]
-        store.upsert(name, records)
-        last_new = records[-1]
-        done += len(batch)
-        if progress:
-            progress(done, len(chunks))
-        if keep_lease:
-            keep_lease()
+    last_new: Record | None = None
+    for mode in ("passage", "query"):
+        part = [c for c in todo if c.embed_mode == mode]
+        for start in range(0, len(part), settings.embed_batch_size):
+            batch = part[start:start + settings.embed_batch_size]
+            records = [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, embed_chunks(embedder, batch))]
+            store.upsert(name, records)
+            last_new = records[-1]
+            done += len(batch)
+            if progress:
+                progress(done, len(chunks))
+            if keep_lease:
+                keep_lease()
 
     probe = reused[0] if reused else last_new
+    assert probe is not None  # a corpus always has the card's chunks
     _validate(store, name, wanted, probe)
     if keep_lease:
         keep_lease(force=True)  # still the only writer? Otherwise stop before the switch.
     store.publish(name, extra={
         "ingested_at": datetime.now(timezone.utc).isoformat(), "chunks": len(chunks), "card_chunks": n_card,
-        "resource_chunks": len(chunks) - n_card, "previous": live.name if live else None,
+        "resource_chunks": counts["passage:bron"], "previous": live.name if live else None,
     })
     _prune(store, settings.keep_versions, keep={name, live.name if live else name})
-    return summary(name, True, len(todo))
+    return summary(name, True, len(todo), hits)
+
+
+def _known_vectors(store: Store, fingerprint: str, chunks: Sequence[Chunk],
+                   cached: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    """Vectors we need not compute (by embed key): from the shipped cache, then from every version this
+    embedder built (live, previous, interrupted builds: which makes ingest resumable). Returns them and
+    how many came from the cache."""
+    keys = {c.embed_key for c in chunks}
+    vectors = {k: cached[k] for k in keys if k in cached}
+    hits = sum(c.embed_key in vectors for c in chunks)
+    for v in store.versions():
+        if v.embedder != fingerprint or keys <= vectors.keys():
+            continue
+        for r in store.get_all(v.name, with_embeddings=True):
+            key = r.metadata.get("embed_hash")
+            if key in keys and key not in vectors and r.embedding is not None:
+                vectors[str(key)] = np.asarray(r.embedding, dtype=np.float32)
+    return vectors, hits
 
 
 def _validate(store: Store, name: str, wanted: dict[str, Chunk], probe: Record) -> None:
@@ -237,3 +280,19 @@ def _prune(store: Store, keep_versions: int, keep: set[str]) -> None:
     for v in versions:
         if v.name not in keep_names:
             store.delete_version(v.name)
+
+
+def update_cache(settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> Path:
+    """Write corpus/embeddings/ for the current embedder from the live index: exactly the current chunks'
+    vectors (for maintainers after editing the corpus: `praktijkkaart ingest --update-cache`)."""
+    embedder = embedder or make_embedder(settings)
+    store = store or make_store(settings, embedder)
+    live = store.live()
+    fingerprint = embedder.info.fingerprint
+    if live is None or live.embedder != fingerprint:
+        raise StoreError("Geen live index van dit embeddingmodel; voer eerst `praktijkkaart ingest` uit.")
+    keys = {c.embed_key for c in collect_chunks(settings)[0]}
+    vectors = {str(r.metadata["embed_hash"]): np.asarray(r.embedding, dtype=np.float32)
+               for r in store.get_all(live.name, with_embeddings=True)
+               if r.metadata.get("embed_hash") in keys and r.embedding is not None}
+    return save_cache(settings.corpus_dir / "embeddings", fingerprint, vectors)

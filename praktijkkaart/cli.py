@@ -51,14 +51,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.stop()
+    cache_file = None
+    if args.update_cache:
+        from ingest.pipeline import update_cache
+
+        cache_file = str(update_cache(settings))
     if args.json:
-        _print_json(summary.to_json())
+        _print_json(summary.to_json() | ({"cache_file": cache_file} if cache_file else {}))
     else:
         state = "gepubliceerd" if summary.published else "ongewijzigd (niets te doen)"
         print(f"Index {summary.version}: {state}\n"
-              f"  stukken totaal {summary.total} (kaart {summary.card_chunks}, bronnen {summary.resource_chunks})\n"
+              f"  stukken totaal {summary.total} (kaart {summary.card_chunks}, bronnen {summary.resource_chunks}, "
+              f"vraagvormen {summary.asked_chunks}, buiten de kaart {summary.offtopic_chunks})\n"
               f"  ge-embed {summary.embedded}, ongewijzigd {summary.unchanged}, verwijderd {summary.deleted}\n"
+              f"  embeddingcache: {summary.cache_hits} uit de cache, {summary.cache_misses} niet"
+              + (f" (cache niet gebruikt: {summary.cache_problem})" if summary.cache_problem else "") + "\n"
               f"  duur {summary.seconds:.2f} s, embedder {summary.embedder}")
+        if cache_file:
+            print(f"  embeddingcache bijgewerkt: {cache_file}")
     return 0
 
 
@@ -152,6 +162,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         golden_path=Path(args.golden) if args.golden else GOLDEN_PATH)
 
 
+def cmd_scope_fit(args: argparse.Namespace) -> int:
+    from evals.scope_fit import scope_fit_command
+
+    return scope_fit_command(_settings(), as_json=args.json)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks.run import bench_command
 
@@ -183,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("ingest", cmd_ingest, "zet de praktijkkaart (en bronnen) in de vectorstore")
     sp.add_argument("--wait", type=float, default=0.0, help="seconden wachten als er al een ingest loopt")
+    sp.add_argument("--update-cache", action="store_true",
+                    help="schrijf daarna de embeddingcache in corpus/embeddings/ bij (voor beheerders van het corpus)")
     add("status", cmd_status, "welke indexversie live is, met aantallen")
     for name, func, help_ in (("ask", cmd_ask, "stel een vraag"), ("retrieve", cmd_retrieve, "toon de gevonden passages")):
         sp = add(name, func, help_)
@@ -202,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--baseline", help="eerder rapport (JSON) om mee te vergelijken")
     sp.add_argument("--generator", choices=["extractive", "llm"])
     sp.add_argument("--golden", help="andere vragenset (YAML), bv. evals/holdout.yaml; rapport in evals/reports/<naam>/")
+    add("scope-fit", cmd_scope_fit, "fit de scopebeslissing op de ontwikkelsets (schrijft corpus/scope_model.json)")
     sp = add("bench", cmd_bench, "meet snelheid, geheugen en schaal, naast het naïeve recept")
     sp.add_argument("--quick", action="store_true", help="kleine maten en 10 vragen (voor de tests)")
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")

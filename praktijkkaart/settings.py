@@ -42,16 +42,21 @@ class Settings(BaseSettings):
         "relative", description="How keyword and dense results combine: 'rrf' (reciprocal rank fusion, ranks only) or "
         "'relative' (each score scaled to 0-1 over its candidates, then weighted and summed: keeps the size of a lead).")
     rrf_k: int = Field(8, ge=1, description="Reciprocal rank fusion constant (fusion='rrf' only).")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) score or rank in the fusion.")
+    keyword_weight: float = Field(0.4, ge=0, description="Weight of the keyword (BM25) score or rank in the fusion.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) score or rank in the fusion.")
     resource_weight: float = Field(1.0, ge=0, le=1, description="Multiplier for linked-resource chunks in the fused ranking (below 1: the card's own text ranks first when equally relevant).")
-    link_support_weight: float = Field(1.0, ge=0, description="Share of a linked resource's fused score added to the card item that links to it (a relevant resource makes its suggestion relevant).")
+    link_support_weight: float = Field(0.5, ge=0, description="Share of a linked resource's fused score added to the card item that links to it (a relevant resource makes its suggestion relevant).")
+    asked_keyword_weight: float = Field(0.75, ge=0, description="Multiplier for the keyword score of an asked-as question (corpus/asked_as.yaml) before an item takes the best of its own text and its questions (short questions get peaky BM25 scores).")
+    hub_penalty: float = Field(0.5, ge=0, le=2, description="Share of a card or asked-as vector's hubness (its mean cosine to its nearest reference questions) subtracted from its similarity: generic items stop winning every question.")
     general_weight: float = Field(0.7, ge=0, le=1, description="Multiplier for the general part (theme 0) when choosing the theme: it is broad and matches almost any question.")
     second_theme_ratio: float = Field(0.7, ge=0, le=1, description="A second theme joins the answer when its score is at least this share of the best theme's.")
     max_themes: int = Field(2, ge=1, le=5, description="At most this many themes in one answer.")
     decline_threshold: float = Field(2.97, description="In-scope score below which a question is declined as outside the card.")
 
     # --- answers -----------------------------------------------------------------------------
+    max_visible_words: int = Field(120, ge=30, description="Word budget of the short answer before its sources (the 2-3 lead items always show; team questions only while they fit).")
+    lead_ratio: float = Field(0.6, ge=0, le=1, description="A third card item joins the short answer when its relevance is at least this share of the best item's.")
+    team_ratio: float = Field(0.5, ge=0, le=1, description="A question for the team is shown when its relevance is at least this share of the best item's.")
     generator: Literal["extractive", "llm"] = Field("extractive", description="'extractive' composes answers from card text only; 'llm' uses the configured language model.")
     llm_provider: Literal["none", "ollama", "openai", "llamacpp"] = Field("none", description="Language model backend for generator='llm'. Remote backends are opt-in.")
     llm_model: str = Field("", description="Model name for ollama / the OpenAI-compatible endpoint.")

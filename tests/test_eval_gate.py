@@ -12,8 +12,8 @@ import pytest
 
 from evals.runner import load_golden, load_thresholds, run_eval
 
-REQUIRED_GATES = {"theme_hit_at_3", "link_recall", "citation_precision", "grounding", "decline_accuracy",
-                  "foreign_urls"}
+REQUIRED_GATES = {"theme_hit_at_3", "link_recall", "link_in_first_two", "citation_precision", "grounding",
+                  "decline_accuracy", "off_topic_declined", "in_scope_declined", "visible_words_median", "foreign_urls"}
 
 
 @pytest.mark.slow

@@ -437,7 +437,7 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
     fetched = [p for p in ans.passages if p.kind == "bron" and p.source_url == url]
     assert fetched, "a chunk of the fetched page is among the answer's passages"
     n = next(c.n for c in ans.citations if c.url == url)
-    quote = ans.answer.split("### Uit de gelinkte bronnen:")[1].strip().splitlines()[0]
+    quote = (ans.answer + "\n" + ans.more).split("### Uit de gelinkte bronnen")[1].strip().splitlines()[0]
     assert quote.endswith(f"[{n}]") and quote[2:].rsplit(" [", 1)[0] in fetched[0].text
 
     # A link that was dead at the last check is marked in the answer's sources.
@@ -445,4 +445,4 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
     ans = Assistant(env.settings).answer("Waar vind ik cijfers over inkomen, gezondheid en schooladvies in onze gemeente?")
     dead = [c for c in ans.citations if c.url == dead_url]
     assert dead and dead[0].dead
-    assert f"{dead_url} (deze link werkte niet bij de laatste controle)" in ans.answer
+    assert f"{dead_url} (deze link werkte niet bij de laatste controle)" in ans.answer + ans.more

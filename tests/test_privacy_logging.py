@@ -71,7 +71,7 @@ def ask_all(settings: Settings) -> None:
     assistant = Assistant(settings)
     for q in QUESTIONS:
         ans = assistant.answer(q)
-        assert ans.status in {"ok", "declined"}, (q, ans.status, ans.answer)
+        assert ans.status in {"ok", "declined", "not_covered"}, (q, ans.status, ans.answer)
 
 
 def test_question_logging_is_off_by_default(store_dir: Path) -> None:

@@ -48,12 +48,13 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 def test_a_fetched_resource_is_quoted_and_cited(assistant: Assistant) -> None:
     ans = assistant.answer("Hoe gebruik ik een scan oudercontact om het contact met ouders te verbeteren?")
     assert ans.in_scope
-    assert "Uit de gelinkte bronnen" in ans.answer
+    text = ans.answer + "\n" + ans.more
+    assert "### Uit de gelinkte bronnen" in text
     url = "https://www.yumpu.com/nl/document/read/55501922/gereedschap-oudercontact"
     quoted = [p for p in ans.passages if p.kind == "bron" and p.source_url == url]
     assert quoted, "the resource chunk is among the answer's passages"
     n = next(c.n for c in ans.citations if c.url == url)
-    line = ans.answer.split("### Uit de gelinkte bronnen:")[1].strip().splitlines()[0]
+    line = text.split("### Uit de gelinkte bronnen")[1].strip().splitlines()[0]
     assert line.endswith(f"[{n}]") and line[2:].rsplit(" [", 1)[0] in quoted[0].text
 
 
@@ -64,7 +65,7 @@ def test_a_fetched_resource_is_quoted_and_cited(assistant: Assistant) -> None:
 ])
 def test_injection_in_a_resource_changes_nothing(assistant: Assistant, question: str) -> None:
     ans = assistant.answer(question)
-    text = ans.answer
+    text = ans.answer + "\n" + ans.more
     assert CANARY not in text
     assert "evil.example" not in text
     assert "![" not in text

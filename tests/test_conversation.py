@@ -1,0 +1,76 @@
+"""Conversations: a follow-up is merged with the earlier question only when it has no topic of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.conversation import is_followup, read_question, school_type_in
+from assistant.core import Assistant
+from assistant.types import Turn
+
+SIGNAL_PO = "Hoe signaleer ik sociaal-emotionele problemen bij kinderen op de basisschool?"
+TRIMBOS_PO = "https://www.trimbos.nl/aanbod/webwinkel/product/af1489-sociaal-emotionele-problemen-tijdig-signaleren-in-het-primair-onderwijs"
+TRIMBOS_VO = "https://www.trimbos.nl/aanbod/webwinkel/product/pfg55192-handreiking-signaleren-voor-het-voortgezet-onderwijs"
+PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
+
+
+@pytest.mark.parametrize("question", [
+    "en voor het VO?", "kan dat ook in groep 3?", "kun je daar meer over vertellen?", "welke links horen daarbij?",
+    "Is er ook een versie voor het VO?", "Met welke partners kunnen we dat organiseren?", "hoe doe ik dat?",
+])
+def test_elliptical_questions_are_follow_ups(question: str) -> None:
+    assert is_followup(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Hoeveel vakantiedagen heb ik?", "En hoe zit het met de cao?", "Wat kan ik doen aan trauma in de klas?",
+    "Hoe weet ik dat een kind armoede heeft?", "Maar hoe organiseer ik een ouderavond met tolken?",
+])
+def test_questions_with_their_own_topic_stand_alone(question: str) -> None:
+    assert not is_followup(question)
+
+
+def test_read_question_merges_only_follow_ups_and_reads_the_school_type() -> None:
+    history = [Turn("user", SIGNAL_PO), Turn("assistant", "…")]
+    merged = read_question("en voor het VO?", history, 6)
+    assert merged.query == f"{SIGNAL_PO} en voor het VO?" and merged.followup_of == SIGNAL_PO
+    assert merged.school_type == "vo"  # the follow-up's own school type wins over the earlier one
+    alone = read_question("Hoeveel vakantiedagen heb ik?", history, 6)
+    assert alone.query == "Hoeveel vakantiedagen heb ik?" and alone.followup_of is None
+    assert read_question("en voor het VO?", history, 0).followup_of is None  # history switched off
+    assert read_question("en voor het VO?", [], 6).followup_of is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("groep 8", "po"), ("in de brugklas", "vo"), ("op de basisschool", "po"), ("havo 3", "vo"),
+    ("van groep 8 naar het VO", None), ("ouders betrekken", None), ("po", "po"), ("ISK", "vo"),
+])
+def test_school_type_named_in_a_question(text: str, expected: str | None) -> None:
+    assert school_type_in(text) == expected
+
+
+@pytest.mark.slow
+def test_an_elliptical_follow_up_changes_the_answer_the_way_it_asks(real_assistant: Assistant) -> None:
+    first = real_assistant.answer(SIGNAL_PO)
+    assert TRIMBOS_PO in [c.url for c in first.citations[:2]]
+    history = [{"role": "user", "content": SIGNAL_PO}, {"role": "assistant", "content": first.answer}]
+    follow = real_assistant.answer("en voor het VO?", history=history)
+    assert follow.status == "ok" and follow.followup_of == SIGNAL_PO
+    urls = [c.url for c in follow.citations]
+    assert TRIMBOS_VO in urls[:2] and TRIMBOS_PO not in urls  # VO filters like the sidebar does
+
+
+@pytest.mark.slow
+def test_an_off_topic_question_mid_conversation_is_declined(real_assistant: Assistant) -> None:
+    history = [{"role": "user", "content": PARENTS}, {"role": "assistant", "content": "…"}]
+    ans = real_assistant.answer("Hoeveel vakantiedagen heb ik?", history=history)
+    assert not ans.in_scope and ans.followup_of is None and ans.meta["query"] == "Hoeveel vakantiedagen heb ik?"
+
+
+@pytest.mark.slow
+def test_a_new_in_scope_topic_is_not_glued_to_the_old_one(real_assistant: Assistant) -> None:
+    history = [{"role": "user", "content": PARENTS}, {"role": "assistant", "content": "…"}]
+    q = "Wat kan ik doen aan trauma bij leerlingen in mijn klas?"
+    ans = real_assistant.answer(q, history=history)
+    assert ans.followup_of is None and ans.meta["query"] == q
+    assert ans.themes[0] == 5 and ans.themes == real_assistant.answer(q).themes
