@@ -42,7 +42,7 @@ _EMAIL = re.compile(rf"(?<![\w.+-])[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+", re.IGN
 _PLAIN_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TLDS = "nl|com|org|net|eu|be|de|io|info|edu|gov|uk|example|invalid|test|local|localhost|onion|app|dev|xyz|ru|biz|co"
 _BARE_DOMAIN = re.compile(rf"(?<![\w@.\-])(?:[a-z0-9-]+\.)+(?:{_TLDS})\b(?:/[^\s<>\"'`]*)?", re.IGNORECASE)
-_TRAILING = ".,;:!?)'\""
+_TRAILING = ".,;:!?'\""
 
 
 def _visible(s: str) -> str:
@@ -69,11 +69,18 @@ def _unescape(s: str) -> str:
     return s
 
 
+def _url_core(url: str) -> str:
+    """The URL without the sentence punctuation after it (a ')' only when it closes nothing in the URL)."""
+    core = url.rstrip(_TRAILING)
+    while core.endswith(")") and core.count(")") > core.count("("):
+        core = core[:-1].rstrip(_TRAILING)
+    return core
+
+
 def _replace_url(m: re.Match[str], placeholder: str = LINK_REMOVED) -> str:
     """The placeholder for a URL, keeping the sentence punctuation that followed it."""
     url = m.group(0)
-    core = url.rstrip(_TRAILING)
-    return placeholder + url[len(core):]
+    return placeholder + url[len(_url_core(url)):]
 
 
 def plain_text(s: str) -> str:
@@ -139,27 +146,38 @@ _RULES = (r"(?:instructies?|instructions?|prompts?|systeemprompt|systeeminstruct
           r"|(?:eerdere|eerder|vorige|voorgaande|bovenstaande|oorspronkelijke|originele|alle|je|jouw|uw|your|all|"
           r"previous|prior|above|earlier|original|preceding|system|systeem)\s+(?:\S+\s+)?"
           r"(?:regels?|rules?|afspraken|orders?|commands?|context|voorschriften|policy|policies)"
-          r"|alles hierboven|al het voorgaande|alles wat (?:je|u|jij) (?:is |werd |hebt )?(?:gezegd|verteld|opgedragen)"
+          r"|alles hierboven|al het voorgaande|(?:alles )?wat (?:je|u|jij|jullie) (?:eerder |hierboven )?"
+          r"(?:is |werd |hebt |heeft )?(?:gezegd|verteld|opgedragen|gevraagd)"
           r"|everything (?:above|before|prior|you (?:were|have been) told)|(?:all of )?the above)\b(?! niet\b)")
 _OVERRIDE = re.compile(rf"{_OVERRIDE_VERB}[^.!?]{{0,60}}?\b{_RULES}")
 _META = re.compile(
     r"systeem-?prompt|system ?prompt|developer (?:message|mode|prompt)|jailbreak|\bdan mode\b|"
     r"verborgen (?:instructies|prompt|opdracht)|hidden (?:instructions?|prompt)|"
-    r"\b(?:je|jij|u) bent (?:nu|vanaf nu|voortaan) (?:een |de |het )?(?:andere|nieuwe|ander|onbeperkte|vrije)\b|"
+    r"\b(?:je|jij|u) bent (?:nu|vanaf nu|voortaan) (?:een |de |het )?(?:andere|nieuwe|ander|onbeperkte|vrije|ai|"
+    r"assistent|bot|chatbot|taalmodel)\b|\b(?:ai|assistent|assistant|chatbot|model|taalmodel|bot)\b[^.!?]{0,30}"
+    r"\b(?:zonder|without|no) (?:beperkingen|regels|filters|restricties|restrictions|rules|limits)\b|"
     r"\byou are (?:now|no longer)\b|\bfrom now on\b|\bvanaf nu (?:\w+ ){0,2}(?:je|jij|u)\b|"
     r"\bdoe alsof (?:je|jij|u)\b|\bpretend (?:to be|you)\b|\bact as\b|\bgedraag (?:je|u) als\b|\bspeel de rol\b|"
     r"\brole-?play\b|\b(?:nieuwe|new|updated|aangepaste|geheime|secret) (?:instructies|instructions|rules|regels)\b|"
     r"\b(?:instructies?|opdracht|bericht|notitie|opmerking|note|message|instructions?|memo) (?:voor|aan|to|for) "
     r"(?:de |het |the |een |an? )?(?:ai|assistent|assistant|taalmodel|model|chatbot|llm|bot)\b")
 _ANSWER_TARGET = re.compile(
-    r"\b(?:in|aan|bij|onder|boven|onderaan|bovenaan|to|into|at|with|end of|start of)\s+(?:je|jouw|uw|elk|ieder|"
+    r"\b(?:in|aan|bij|van|onder|boven|onderaan|bovenaan|to|into|at|with|of)\s+(?:je|jouw|uw|elk|ieder|"
     r"iedere|al je|alle|your|every|each|all|any)\s+(?:\w+\s+)?(?:antwoord|antwoorden|reactie|reacties|response|"
     r"responses|answer|answers|reply|replies|output|outputs|samenvatting|summary)\b|"
     r"\b(?:begin|start|eindig|end|sluit|open|prefix|suffix)\s+(?:je|jouw|uw|elk|ieder|iedere|al je|alle|your|"
     r"every|each|all|any)\s+(?:\w+\s+)?(?:antwoord|antwoorden|reactie|response|answer|reply)\b")
-_SAY_THAT = re.compile(r"^(?:zeg|say|print|output|schrijf|write|typ|type|herhaal|repeat|antwoord|answer|respond|"
-                       r"reply|reageer)\b\s*(?:dat|that|:|\"|'|letterlijk|literally|exactly|precies|alleen|"
-                       r"uitsluitend|only|altijd|always|nooit|never|het volgende|the following|deze tekst|this text)")
+_SAY_THAT = re.compile(r"^(?:zeg|say|print|output|schrijf|write|typ|type|herhaal|repeat)\b\s*(?:dat|that|:|\"|'|"
+                       r"letterlijk|literally|verbatim|exactly|precies|het volgende|the following|deze tekst|this text)"
+                       r"|^(?:antwoord|answer|respond|reply|reageer)\s+(?:altijd|always|nooit|never|alleen|"
+                       r"uitsluitend|only|dat|that|met (?:het woord|de tekst|de zin)|with (?:the word|the text))")
+_REVEAL = re.compile(
+    r"\b(?:toon|laat|geef|onthul|verklap|print|show|reveal|display|output|dump|leak|herhaal|repeat|tell)\b[^.!?]{0,40}"
+    r"\b(?:je|jouw|uw|your)\s+(?:\w+\s+)?(?:prompt|configuratie|configuration|config|instellingen|settings|"
+    r"bronbestanden|source files|broncode|source code|initial instructions|eerste instructies)\b"
+    r"|\b(?:instructies|instructions|prompt|regels|rules)\b[^.!?]{0,20}\b(?:woord voor woord|letterlijk|verbatim|"
+    r"word for word)\b")
+_FROM_NOW = re.compile(r"\b(?:vanaf nu|from now on|voortaan|henceforth)\b")
 _LINK_TARGET = re.compile(
     r"\b(?:link|links|linkje|url|urls|hyperlinks?|webadres(?:sen)?|internetadres|e-?mailadres|email address|"
     r"websites?|webpagina|webpage|site|domein|domain)\b|\(link weggelaten\)|\(e-mailadres weggelaten\)|"
@@ -167,7 +185,7 @@ _LINK_TARGET = re.compile(
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s.translate(_FOLD_QUOTES).lower())
+    s = unicodedata.normalize("NFKD", _visible(s).translate(_FOLD_QUOTES).lower())
     return " ".join("".join(ch for ch in s if not unicodedata.combining(ch)).split())
 
 
@@ -180,7 +198,8 @@ def is_instruction(sentence: str) -> bool:
     1. tells someone to ignore, forget or override rules or instructions ("Vergeet alle eerdere regels",
        "Ignore all previous instructions"; "vergeet niet ..." is a reminder and does not count);
     2. is about the conversation itself: a system prompt, hidden or new instructions, a new role
-       ("je bent nu een andere assistent", "act as", "vanaf nu ... je"), a note to the AI;
+       ("je bent nu een andere assistent", "act as", "vanaf nu ... je"), a note to the AI, or a command
+       "from now on"; or asks to reveal its prompt, configuration or instructions word for word;
     3. addresses the assistant: a vocative ("Assistent, ...") or an assistant word (assistent, AI, taalmodel,
        chatbot, LLM) with a command (modal "moet/mag niet/must/always" or an imperative);
     4. tells someone to say something to the user ("Zeg tegen de gebruiker ...", "tell the user");
@@ -192,10 +211,10 @@ def is_instruction(sentence: str) -> bool:
     """
     s = _fold(sentence)
     head = _LEAD.sub("", s, count=1)
-    if _VOCATIVE.match(head) or _OVERRIDE.search(s) or _META.search(s):
+    if _VOCATIVE.match(head) or _OVERRIDE.search(s) or _META.search(s) or _REVEAL.search(s):
         return True
     commanded = bool(_FIRST_COMMAND.match(head) or _COMMAND.search(s))
-    if _ASSISTANT.search(s) and (commanded or _MODAL.search(s)):
+    if (_ASSISTANT.search(s) and (commanded or _MODAL.search(s))) or (commanded and _FROM_NOW.search(s)):
         return True
     if _MODEL.search(s) and (_ANSWER_TARGET.search(s) or _TELL_USER.search(s) or _LINK_TARGET.search(s)):
         return True
@@ -259,7 +278,11 @@ def _target(dest: str) -> str:
 
 
 def _allowed(href: str, allowed: frozenset[str]) -> bool:
-    return href in allowed or href.replace("%28", "(").replace("%29", ")") in allowed
+    """Exactly an allowed href (parentheses may be %-encoded; a bare `www.` host stands for http(s)://www.)."""
+    forms = {href, href.replace("%28", "(").replace("%29", ")")}
+    if href.lower().startswith("www."):
+        forms |= {f"http://{href}", f"https://{href}"}
+    return not forms.isdisjoint(allowed)
 
 
 def safe_markdown(md: str, allowed_hrefs: Collection[str]) -> str:
@@ -291,8 +314,7 @@ def safe_markdown(md: str, allowed_hrefs: Collection[str]) -> str:
         if m.group("lt") is not None:
             return "&lt;"
         if m.group("url") is not None:
-            core = m.group(0).rstrip(_TRAILING)
-            return m.group(0) if _allowed(core, allowed) else _replace_url(m)
+            return m.group(0) if _allowed(_url_core(m.group(0)), allowed) else _replace_url(m)
         if m.group("email") is not None:
             return EMAIL_REMOVED
         return "]\\"  # brk
