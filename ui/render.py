@@ -8,6 +8,7 @@ reference link or bare URL whose target is not one of the corpus links (corpus/l
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
@@ -42,12 +43,19 @@ def _card_hrefs(corpus_dir: Path) -> frozenset[str]:
     return frozenset(lk.url for lk in load_card(corpus_dir).links)
 
 
-def corpus_hrefs(corpus_dir: Path | None = None) -> frozenset[str]:
-    """The card's link URLs (links.yaml of `corpus_dir`; by default that of the current settings)."""
-    if corpus_dir is None:
-        from praktijkkaart.settings import Settings
+@lru_cache(maxsize=8)
+def _settings_corpus_dir(env: tuple[tuple[str, str], ...]) -> Path:  # env: only the cache key
+    from praktijkkaart.settings import Settings
 
-        corpus_dir = Settings().corpus_dir
+    return Settings().corpus_dir
+
+
+def corpus_hrefs(corpus_dir: Path | None = None) -> frozenset[str]:
+    """The card's link URLs (links.yaml of `corpus_dir`; by default that of the current settings, read once
+    per distinct PRAKTIJKKAART_* environment as the UI does)."""
+    if corpus_dir is None:
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PRAKTIJKKAART_")))
+        corpus_dir = _settings_corpus_dir(env)
     return _card_hrefs(Path(corpus_dir))
 
 
@@ -111,17 +119,16 @@ def stream_without_images(pieces: Iterable[str], allowed_hrefs: Collection[str] 
 
 
 def _safe_cut(buffer: str) -> int:
-    """Length of the prefix of `buffer` that contains no unfinished image syntax and ends at white space."""
+    """Length of the prefix of `buffer` that ends at white space and holds no unfinished image or link: an
+    image, link or URL is always filtered whole."""
     space = max(buffer.rfind(" "), buffer.rfind("\n"))
     end = space + 1 if space >= 0 else 0
-    start = buffer.rfind("!", 0, end)
-    if start == -1:
-        return end
-    tail = buffer[start:]
-    if tail == "!" or tail.startswith("!["):
-        complete = _IMAGE.match(tail)
-        if complete is None and "\n" not in tail:
-            return start  # may still become an image: hold it back
+    bracket = buffer.rfind("[", buffer.rfind("\n", 0, end) + 1, end)
+    if bracket != -1:
+        after = buffer[bracket:].split("]", 1)
+        unfinished = len(after) == 1 or (after[1].startswith("(") and ")" not in after[1])
+        if unfinished and len(buffer) - bracket < 1000:
+            end = bracket - 1 if bracket and buffer[bracket - 1] == "!" else bracket
     return end
 
 
