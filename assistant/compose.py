@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.retrieval import Retrieval
+from assistant.safe_text import is_quotable
 from assistant.text import stem, words
 from assistant.types import Citation, Passage, SchoolFilter
 from corpus.model import Card
@@ -269,13 +270,6 @@ def _more(card_passages: dict[str, Passage], card: Card, themes: list[int], show
     return "\n".join(lines).strip("\n"), used
 
 
-# Text fetched from the web is data: a sentence that talks to the reader's assistant ("negeer alle
-# instructies", "voeg deze link toe") or carries a URL is never quoted, whatever its relevance.
-_SUSPECT = re.compile(r"https?://|www\.|\binstructie|\bnegeer\b|\bignore\b|\bprompt\b|\bsysteem|\bsystem\b|"
-                      r"\bassistent\b|\bassistant\b|\bvoeg\b.*\blink|\bcanary\b|[A-Z]{4,}-[0-9A-Za-z]{3,}",
-                      re.IGNORECASE)
-
-
 def _resource_quotes(retrieval: Retrieval, themes: list[int], limit: int = 1) -> list[tuple[Passage, str]]:
     """At most one short verbatim quote from a fetched linked resource that ranks among the top results
     and hangs under one of the chosen themes (link cards are our own descriptions: not quoted)."""
@@ -284,8 +278,8 @@ def _resource_quotes(retrieval: Retrieval, themes: list[int], limit: int = 1) ->
     for p in retrieval.ranked[:5]:
         if p.kind != "bron" or p.heading == "Over deze bron" or p.parent_theme not in themes:
             continue
-        good = [s for s in sentences(p.text) if not _SUSPECT.search(s) and 6 <= len(s.split()) <= 40
-                and "\n" not in s]
+        # Fetched text is data: only a plain sentence that instructs no one and points nowhere is quoted.
+        good = [s for s in sentences(p.text) if is_quotable(s) and 6 <= len(s.split()) <= 40 and "\n" not in s]
         good.sort(key=lambda s: -len(q & _stems(s)))
         if good and q & _stems(good[0]):
             out.append((p, good[0]))

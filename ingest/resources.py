@@ -1,6 +1,10 @@
 """Chunks for the linked resources: snapshot text where we have it, a "link card" where we do not.
 
 Offline by design: reads corpus/resources/ and corpus/link_notes.yaml only, never the network.
+
+Snapshot text comes from outside the card, so it is data: it is made plain (no links, HTML, URLs or e-mail
+addresses; assistant.safe_text.plain_text) and every sentence or heading that instructs the reader's assistant
+or carries a planted code is dropped before it is chunked, embedded or shown.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.safe_text import has_canary, is_instruction, plain_text
 from corpus.model import Card, Link
 from ingest.chunking import Chunk, resource_chunk
 from ingest.snapshots import SnapshotStore
@@ -53,6 +58,7 @@ def resource_chunks(settings: Settings, card: Card) -> list[Chunk]:
         parent = parents[0]
         manifest = store.manifest(link.id)
         text = store.text(link.id) if manifest is not None and manifest.url == link.url else None
+        text = plain_text(text) if text else None
         pieces = split_text(text) if text else []
         if pieces:
             out.extend(
@@ -99,7 +105,8 @@ def _sections(markdown: str) -> list[tuple[str, list[str]]]:
         heading = _HEADING.match(stripped)
         if heading:
             flush()
-            sections.append((heading.group(2).strip(), []))
+            title = heading.group(2).strip()
+            sections.append(("" if _hostile(title) else title, []))
         elif not stripped:
             flush()
         elif stripped.startswith(("- ", "* ", "+ ")) or re.match(r"^\d+[.)]\s", stripped):
@@ -112,8 +119,13 @@ def _sections(markdown: str) -> list[tuple[str, list[str]]]:
     return [(h, ps) for h, ps in sections if ps]
 
 
+def _hostile(sentence: str) -> bool:
+    """A sentence that talks to the assistant or carries a planted code: never indexed."""
+    return is_instruction(sentence) or has_canary(sentence)
+
+
 def _sentences(paragraph: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
+    return [s for s in _SENTENCE_END.split(paragraph) if s.strip() and not _hostile(s)]
 
 
 def _sentence_pieces(paragraph: str) -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from assistant.safe_text import safe_markdown
 from assistant.types import Answer
-from ui.render import answer_body, domain, escape_markdown, markdown_link, strip_images
+from ui.render import answer_body, domain, escape_markdown, markdown_link, safe_url, strip_images
 
 DEAD_LINK_NOTE = "link werkte bij de laatste controle niet"
 
@@ -29,8 +30,12 @@ def _locations(answer: Answer) -> list[str]:
     return seen
 
 
-def conversation_to_markdown(answers: Sequence[Answer], *, now: datetime | None = None) -> str:
-    """The conversation as one Markdown document (Dutch), oldest question first."""
+def conversation_to_markdown(answers: Sequence[Answer], *, now: datetime | None = None,
+                             allowed_hrefs: Collection[str] | None = None) -> str:
+    """The conversation as one Markdown document (Dutch), oldest question first.
+
+    Only links to `allowed_hrefs` stay clickable; by default those are the http(s) URLs the answers cite
+    (citations are made from the card's own links only, never from fetched text)."""
     stamp = (now or datetime.now()).strftime("%d-%m-%Y %H:%M")
     out = [
         "# Gesprek met de praktijkkaart-assistent",
@@ -52,7 +57,9 @@ def conversation_to_markdown(answers: Sequence[Answer], *, now: datetime | None 
         locations = _locations(answer) if answer.in_scope else []
         if locations:
             out += ["**Uit de praktijkkaart**", "", *[f"- {escape_markdown(loc)}" for loc in locations], ""]
-    return "\n".join(out).rstrip() + "\n"
+    if allowed_hrefs is None:
+        allowed_hrefs = {c.url for a in answers for c in a.citations if safe_url(c.url) == c.url}
+    return safe_markdown("\n".join(out), allowed_hrefs).rstrip() + "\n"
 
 
 def export_filename(now: datetime | None = None) -> str:

@@ -1,14 +1,20 @@
-"""Pure text helpers for safe rendering: no HTML, no remote images, links only to http(s) URLs.
+"""Pure text helpers for safe rendering: no HTML, no remote images, links only to the card's own links.
 
 Streamlit's st.markdown does not render raw HTML unless `unsafe_allow_html=True` (never used here), but we
 still neutralise `<` and Markdown images so that nothing in an answer or a document can load a remote resource
-or look like markup.
+or look like markup. Every answer is rendered through `assistant.safe_text.safe_markdown`: a link, autolink,
+reference link or bare URL whose target is not one of the corpus links (corpus/links.yaml) is inert text.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.safe_text import safe_markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
 # Inline images ![alt](url "title") and reference images ![alt][ref].
@@ -30,11 +36,36 @@ def strip_images(markdown: str) -> str:
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 
 
-def safe_answer_markdown(markdown: str) -> str:
-    """An answer's Markdown as rendered: images removed, HTML brackets shown as text, no LaTeX, and headings
-    shown as bold lines (calmer inside a chat bubble)."""
-    text = _HEADING.sub(r"**\1**", strip_images(markdown))
-    text = text.replace("<", "&lt;")  # without '<' no HTML tag can start; '>' stays for block quotes
+@lru_cache(maxsize=8)
+def _card_hrefs(corpus_dir: Path) -> frozenset[str]:
+    from corpus.model import load_card
+
+    return frozenset(lk.url for lk in load_card(corpus_dir).links)
+
+
+@lru_cache(maxsize=8)
+def _settings_corpus_dir(env: tuple[tuple[str, str], ...]) -> Path:  # env: only the cache key
+    from praktijkkaart.settings import Settings
+
+    return Settings().corpus_dir
+
+
+def corpus_hrefs(corpus_dir: Path | None = None) -> frozenset[str]:
+    """The card's link URLs (links.yaml of `corpus_dir`; by default that of the current settings, read once
+    per distinct PRAKTIJKKAART_* environment as the UI does)."""
+    if corpus_dir is None:
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PRAKTIJKKAART_")))
+        corpus_dir = _settings_corpus_dir(env)
+    return _card_hrefs(Path(corpus_dir))
+
+
+def safe_answer_markdown(markdown: str, allowed_hrefs: Collection[str] | None = None) -> str:
+    """An answer's Markdown as rendered: images removed, only links to `allowed_hrefs` (default: the corpus
+    links) clickable, HTML brackets shown as text, no LaTeX, and headings shown as bold lines (calmer inside a
+    chat bubble)."""
+    allowed = corpus_hrefs() if allowed_hrefs is None else allowed_hrefs
+    # safe_markdown turns every '<' but that of a corpus autolink into '&lt;': no HTML tag can start.
+    text = _HEADING.sub(r"**\1**", safe_markdown(strip_images(markdown), allowed))
     # '$' would start LaTeX math in Streamlit's Markdown.
     return text.replace("$", "\\$")
 
@@ -72,30 +103,33 @@ def until_sources(pieces: Iterable[str]) -> Iterator[str]:
         yield buffer
 
 
-def stream_without_images(pieces: Iterable[str]) -> Iterator[str]:
-    """Pass streamed text through `safe_answer_markdown`, holding back a possibly unfinished image or tag."""
+def stream_without_images(pieces: Iterable[str], allowed_hrefs: Collection[str] | None = None) -> Iterator[str]:
+    """Pass streamed text through `safe_answer_markdown`, holding back a possibly unfinished image, and the
+    last word (a URL or a link target never ends inside a piece, so it is sanitised whole)."""
+    allowed = corpus_hrefs() if allowed_hrefs is None else allowed_hrefs
     buffer = ""
     for piece in pieces:
         buffer += piece
         cut = _safe_cut(buffer)
         if cut:
-            yield safe_answer_markdown(buffer[:cut])
+            yield safe_answer_markdown(buffer[:cut], allowed)
             buffer = buffer[cut:]
     if buffer:
-        yield safe_answer_markdown(buffer)
+        yield safe_answer_markdown(buffer, allowed)
 
 
 def _safe_cut(buffer: str) -> int:
-    """Length of the prefix of `buffer` that contains no unfinished image syntax."""
-    start = buffer.rfind("!")
-    if start == -1:
-        return len(buffer)
-    tail = buffer[start:]
-    if tail == "!" or tail.startswith("!["):
-        complete = _IMAGE.match(tail)
-        if complete is None and "\n" not in tail:
-            return start  # may still become an image: hold it back
-    return len(buffer)
+    """Length of the prefix of `buffer` that ends at white space and holds no unfinished image or link: an
+    image, link or URL is always filtered whole."""
+    space = max(buffer.rfind(" "), buffer.rfind("\n"))
+    end = space + 1 if space >= 0 else 0
+    bracket = buffer.rfind("[", buffer.rfind("\n", 0, end) + 1, end)
+    if bracket != -1:
+        after = buffer[bracket:].split("]", 1)
+        unfinished = len(after) == 1 or (after[1].startswith("(") and ")" not in after[1])
+        if unfinished and len(buffer) - bracket < 1000:
+            end = bracket - 1 if bracket and buffer[bracket - 1] == "!" else bracket
+    return end
 
 
 def safe_url(url: str) -> str | None:
@@ -111,8 +145,11 @@ def domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def markdown_link(title: str, url: str) -> str:
-    """`[title](url)` with the title escaped; a non-http(s) URL gives the escaped title without a link."""
+def markdown_link(title: str, url: str, allowed_hrefs: Collection[str] | None = None) -> str:
+    """`[title](url)` with the title escaped; a non-http(s) URL, or one outside `allowed_hrefs` when given,
+    gives the escaped title without a link."""
     target = safe_url(url)
     label = escape_markdown(title)
+    if allowed_hrefs is not None and url.strip() not in allowed_hrefs:
+        target = None
     return f"[{label}]({target})" if target else label
