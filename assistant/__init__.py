@@ -1,4 +1,4 @@
-"""Retrieval and grounded Dutch answers. `from assistant import answer, Assistant`.
+"""Retrieval and grounded Dutch answers. `from assistant import answer, build_assistant`.
 
 Imports are lazy so that importing the package does no work (models load on first use).
 """
@@ -9,8 +9,12 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Assistant", "answer"):
+    if name == "Assistant":
         from assistant import core
 
-        return getattr(core, name)
+        return core.Assistant
+    if name in ("answer", "build_assistant"):
+        from assistant import wiring
+
+        return getattr(wiring, name)
     raise AttributeError(name)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.retrieval import Retrieval
-from assistant.safe_text import is_quotable
+from corpus.safe_text import is_quotable
 from assistant.text import stem, words
 from assistant.types import Citation, Passage, SchoolFilter
 from corpus.model import Card

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
@@ -17,6 +17,7 @@ from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
 from corpus.model import Card, load_card, load_synonyms
+from ingest.link_status import dead_links
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store, StoreError
 from vectorstore.embedders import make_embedder
@@ -29,11 +30,18 @@ _UNSET = object()
 MAX_RELATED = 2
 
 
-class Assistant:
-    """Cheap to construct; the embedder and the index load on first use (or in warm())."""
+# Fills an empty store (the memory backend ingests on first use); wired in assistant.wiring.
+Bootstrap = Callable[[Settings, Store, Embedder], None]
 
-    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
+
+class Assistant:
+    """Cheap to construct; the embedder and the index load on first use (or in warm()).
+    Build it with assistant.wiring.build_assistant, which wires the store, embedder and bootstrap."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None,
+                 bootstrap: Bootstrap | None = None) -> None:
         self.settings = settings
+        self._bootstrap = bootstrap
         self._embedder = embedder
         self._store = store
         self._card: Card | None = None
@@ -78,10 +86,8 @@ class Assistant:
             return snap
         with self._lock:
             live = self.store.live()
-            if live is None and self.settings.store_backend == "memory":
-                from ingest.pipeline import run_ingest
-
-                run_ingest(self.settings, store=self.store, embedder=self.embedder)
+            if live is None and self._bootstrap is not None:  # the memory backend fills itself
+                self._bootstrap(self.settings, self.store, self.embedder)
                 live = self.store.live()
             if live is None:
                 raise StoreError("Er is nog geen index. Voer eerst `praktijkkaart ingest` uit (of start met "
@@ -91,8 +97,6 @@ class Assistant:
                 raise StoreError(f"De index is gebouwd met een ander embeddingmodel ({live.embedder}) dan nu is "
                                  f"ingesteld ({fingerprint}). Voer `praktijkkaart ingest` opnieuw uit.")
             if self._snapshot is None or self._snapshot.version.name != live.name:
-                from ingest.links import dead_links
-
                 self._snapshot = IndexSnapshot.load(self.store, live, load_synonyms(self.settings.corpus_dir),
                                                     frozenset(dead_links(self.settings)))
             self._checked_at = time.monotonic()
@@ -241,13 +245,3 @@ def _answer_order(composed: Composed, r: Retrieval) -> list[Passage]:
     scored = [replace(p, score=r.card_relevance.get(p.item_id, fused.get(p.id, 0.0))) for p in first]
     seen = {p.id for p in first}
     return scored + [p for p in r.ranked if p.id not in seen]
-
-
-__all__ = ["Assistant", "answer"]
-
-
-def answer(question: str, *, settings: Settings | None = None, history: Sequence[Turn | Mapping[str, Any]] | None = None,
-           filters: Filters | None = None, assistant: Assistant | None = None) -> Answer:
-    """Python API: one answer, same structure as `praktijkkaart ask --json`."""
-    a = assistant or Assistant(settings or Settings())
-    return a.answer(question, history=history, filters=filters)

@@ -23,12 +23,12 @@ Numbering of the sources in the prompt (and how it maps to the final Answer):
 
 Validation of the model text (all of it in code; the model's word is never taken):
 every [n] is a source; no URL (scheme, www. or bare domain) and no Markdown/HTML image; every claim sentence
-carries a citation and reaches the calibrated lexical support threshold of `evals.grounding` against the
+carries a citation and reaches the calibrated lexical support threshold of `assistant.grounding` against the
 text of a source it cites; the answer is Dutch, not empty, not far over the word budget and does not echo an
 instruction-like sentence. Instruction-like sentences inside sources ("negeer alle vorige instructies ...")
 are masked before the prompt is built, and the validation scores against the masked text too, so obeying
 such an injection can never validate. Finally the assembled Answer is run through
-`evals.grounding.check_answer` (lexical method) as a second gate.
+`assistant.grounding.check_answer` (lexical method) as a second gate.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.compose import sentences
+from assistant.grounding import IMAGE_RE, SUPPORT_THRESHOLD, check_answer, citation_markers, split_sentences, support_score
+from assistant.text import is_dutch
+from assistant.urls import URL_RE, extract_urls, normalize_url
 from assistant.types import Answer, AnswerStatus, Citation, Passage
 from praktijkkaart.settings import Settings
 
@@ -276,17 +279,13 @@ def mask_instructions(text: str) -> str:
 
 
 def _prompt_text(text: str) -> str:
-    from evals.metrics import _URL_RE
-
     text = mask_instructions(text)
-    text = _URL_RE.sub("(link weggelaten)", text)
+    text = URL_RE.sub("(link weggelaten)", text)
     text = re.sub(r"</?\s*bron\b[^>]*>?", "", text, flags=re.IGNORECASE)  # no delimiter break-out
     return text if len(text) <= MAX_SOURCE_CHARS else text[:MAX_SOURCE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def build_sources(extractive: Answer) -> Sources:
-    from evals.metrics import normalize_url
-
     citations = {c.n: c for c in extractive.citations}
     own: dict[str, list[int]] = {}
     for c in sorted(extractive.citations, key=lambda c: c.n):
@@ -352,8 +351,6 @@ def _strip_sources_list(text: str) -> str:
 
 
 def _map_markers(text: str, sources: Sources) -> tuple[str, list[int]]:
-    from evals.grounding import citation_markers
-
     used: list[int] = []
 
     def repl(m: re.Match[str]) -> str:
@@ -382,14 +379,10 @@ def _sources_list(citations: list[Citation]) -> str:
 
 def validate(raw: str, sources: Sources, extractive: Answer) -> Validation:
     """Check the model's text against the sources; build the final text and citations."""
-    from evals.grounding import (_IMAGE_RE, check_answer, citation_markers, split_sentences, support_score,
-                                 support_threshold)
-    from evals.metrics import extract_urls, is_dutch
-
     problems: list[str] = []
     text = _unthink(raw)
     problems += [f"URL in het antwoord: {u}" for u in extract_urls(text)]
-    problems += [f"afbeelding in het antwoord: {i}" for i in _IMAGE_RE.findall(text)]
+    problems += [f"afbeelding in het antwoord: {i}" for i in IMAGE_RE.findall(text)]
     text = _strip_sources_list(text)
     if not text:
         return Validation("", [], ["leeg antwoord"], None)
@@ -403,7 +396,7 @@ def validate(raw: str, sources: Sources, extractive: Answer) -> Validation:
     if not is_dutch(text):
         problems.append("het antwoord is niet in het Nederlands")
 
-    threshold = support_threshold()
+    threshold = SUPPORT_THRESHOLD
     scores: list[float] = []
     claims = split_sentences(text)
     if not claims:

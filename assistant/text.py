@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import Stemmer
 
+from assistant.urls import URL_RE
 from corpus.model import Synonyms
 
 # Function words that carry no topic (kept short on purpose: 'ouders', 'school' etc. matter here).
@@ -165,3 +166,26 @@ class Analyzer:
             total += weight
             known += weight if hit else 0.0
         return known / total if total else 0.0
+
+
+# --- language of an answer (the LLM validator and the evals) -------------------------------------------
+# A wider word list than the question check above: answers are long, questions short.
+
+_DUTCH_COMMON = frozenset(
+    "de het een en van je jij jouw op te dat die niet met voor zijn er aan om ook als bij naar wat hoe "
+    "wij ze kunnen kan deze dit worden wordt nog maar door over heeft hebben uit tot onze ons hun zich "
+    "meer dan waar wel geen mijn bijvoorbeeld hierbij welke wie zoals tussen elkaar".split()
+)
+_ENGLISH_COMMON = frozenset(
+    "the and of to a that for with on are be this as it you your our can how what which their they "
+    "from by or not have has do does there about would should could will these those where who".split()
+)
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def is_dutch(text: str, *, min_hits: int = 2, min_share: float = 0.7) -> bool:
+    """Stop-word heuristic: enough Dutch function words, and far more Dutch than English ones."""
+    words = [w.lower() for w in _WORD_RE.findall(URL_RE.sub(" ", text))]
+    nl = sum(w in _DUTCH for w in words)
+    en = sum(w in _ENGLISH for w in words)
+    return nl >= min_hits and nl / (nl + en) >= min_share

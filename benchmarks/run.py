@@ -163,10 +163,10 @@ def w_cold(a: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         idx.similarity_search(q.question)
     else:
-        from assistant.core import Assistant
+        from assistant.wiring import build_assistant
 
         imported = time.perf_counter()
-        assistant = Assistant(_settings_from(a["settings"]))
+        assistant = build_assistant(_settings_from(a["settings"]))
         t0 = time.perf_counter()
         if mode == "ask":
             assistant.answer(q.question)
@@ -186,7 +186,7 @@ def w_cold(a: dict[str, Any]) -> dict[str, Any]:
 
 def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     """Warm latency and quality, ours and naive interleaved question by question (same load for both)."""
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from benchmarks.naive import NaiveIndex, chunk_theme, load_raw_text, theme_shingles
     from corpus.model import load_card
     from evals.metrics import citation_recall, extract_urls, hit_at_k, ranked_themes
@@ -194,7 +194,7 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     settings = _settings_from(a["settings"])
     card = load_card(settings.corpus_dir)
     golden = _golden(a.get("limit"))
-    assistant = Assistant(settings)
+    assistant = build_assistant(settings)
     assistant.warm()
     text, seed_source = load_raw_text(ROOT, card)
     naive = NaiveIndex.build(Path(a["naive_path"]), text, assistant.embedder)

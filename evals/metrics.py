@@ -14,7 +14,12 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+# Re-exported: the evals read these from here; they live below the answer path that uses them too.
+from assistant.text import is_dutch as is_dutch
 from assistant.types import Passage
+from assistant.urls import extract_urls as extract_urls
+from assistant.urls import foreign_urls as foreign_urls
+from assistant.urls import normalize_url as normalize_url
 
 K = TypeVar("K", bound=Hashable)
 
@@ -88,45 +93,6 @@ def ndcg_at_k(ranked: Sequence[K | None], relevant: Collection[K], k: int) -> fl
 
 
 # --- URLs and citations ------------------------------------------------------------------------------
-
-_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]{}\"'`|]+", re.IGNORECASE)
-# Bare domains such as "pharos.nl/foo": caught too, so an invented source cannot slip through unschemed.
-_BARE_DOMAIN_RE = re.compile(
-    r"(?<![\w@.-])(?:[a-z0-9-]+\.)+(?:nl|com|org|net|eu|be|de|io|info|edu|gov|uk)\b(?:/[^\s<>()\[\]{}\"'`|]*)?",
-    re.IGNORECASE,
-)
-_TRAILING = ".,;:!?*_'\""
-
-
-def extract_urls(text: str) -> list[str]:
-    """URLs in a text (scheme or www. URLs, and bare domains with a common TLD), in order."""
-    found: list[str] = []
-    for m in _URL_RE.finditer(text):
-        found.append(m.group(0).rstrip(_TRAILING))
-    rest = _URL_RE.sub(" ", text)
-    for m in _BARE_DOMAIN_RE.finditer(rest):
-        found.append(m.group(0).rstrip(_TRAILING))
-    return [u for u in found if u]
-
-
-def normalize_url(url: str) -> str:
-    """Comparable form: no scheme, no 'www.', lower-case host, no trailing slash or punctuation."""
-    u = url.strip().rstrip(_TRAILING)
-    u = re.sub(r"^[a-z][a-z0-9+.-]*://", "", u, flags=re.IGNORECASE)
-    host, sep, path = u.partition("/")
-    host = host.lower().removeprefix("www.")
-    return (host + sep + path).rstrip("/")
-
-
-def foreign_urls(answer_text: str, citation_urls: Iterable[str], corpus_urls: Iterable[str]) -> list[str]:
-    """Every URL in the answer text or its citations that is not one of the corpus links (a hard failure)."""
-    known = {normalize_url(u) for u in corpus_urls}
-    out: list[str] = []
-    for url in [*extract_urls(answer_text), *citation_urls]:
-        if normalize_url(url) not in known and url not in out:
-            out.append(url)
-    return out
-
 
 @dataclass(frozen=True)
 class CitedLink:
@@ -229,28 +195,6 @@ def decline_scores(expected_in_scope: Sequence[bool], answered_in_scope: Sequenc
         else:
             tn += 1
     return DeclineScores(tp=tp, fp=fp, fn=fn, tn=tn)
-
-
-# --- language ----------------------------------------------------------------------------------------
-
-_DUTCH = frozenset(
-    "de het een en van je jij jouw op te dat die niet met voor zijn er aan om ook als bij naar wat hoe "
-    "wij ze kunnen kan deze dit worden wordt nog maar door over heeft hebben uit tot onze ons hun zich "
-    "meer dan waar wel geen mijn bijvoorbeeld hierbij welke wie zoals tussen elkaar".split()
-)
-_ENGLISH = frozenset(
-    "the and of to a that for with on are be this as it you your our can how what which their they "
-    "from by or not have has do does there about would should could will these those where who".split()
-)
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-def is_dutch(text: str, *, min_hits: int = 2, min_share: float = 0.7) -> bool:
-    """Stop-word heuristic: enough Dutch function words, and far more Dutch than English ones."""
-    words = [w.lower() for w in _WORD_RE.findall(_URL_RE.sub(" ", text))]
-    nl = sum(w in _DUTCH for w in words)
-    en = sum(w in _ENGLISH for w in words)
-    return nl >= min_hits and nl / (nl + en) >= min_share
 
 
 # --- latency -----------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after selecting the Agg backend)
 
-from evals.runner import EvalReport  # noqa: E402
+from evals.runner import EvalReport
 
 LOWER_IS_BETTER = frozenset({"foreign_urls", "errors", "in_scope_declined", "visible_words_median"})
 THEME_LABELS = {"0": "Algemeen", "1": "1 Welbevinden", "2": "2 Samenwerking", "3": "3 Interventies",
@@ -162,10 +161,26 @@ def _nan(v: Any) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
 
 
+def _subplots(figsize: tuple[float, float]) -> Any:
+    """A figure and axes on the Agg backend; matplotlib loads here (~1.5 s), not when evals is imported."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize)
+
+
+def _close(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def plot_theme_hits(report: EvalReport, path: Path, threshold: float | None = None) -> Path:
     names = list(report.per_theme)
     vals = [_nan(report.per_theme[n].get("theme_hit_at_3")) for n in names]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     ax.bar([THEME_LABELS.get(n, n) for n in names], vals, color="#2b6cb0")
     if threshold is not None:
         ax.axhline(threshold, color="#c53030", linestyle="--", label=f"drempel {threshold:g}")
@@ -176,7 +191,7 @@ def plot_theme_hits(report: EvalReport, path: Path, threshold: float | None = No
     ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _close(fig)
     return path
 
 
@@ -185,7 +200,7 @@ def plot_grounding(report: EvalReport, path: Path) -> Path:
     sent = [_nan(report.per_category[n].get("grounding")) for n in names]
     answers = [_nan(report.per_category[n].get("grounded_answers")) for n in names]
     x = range(len(names))
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _subplots(figsize=(8, 4))
     ax.bar([i - 0.2 for i in x], sent, width=0.4, label="zinnen gesteund", color="#2f855a")
     ax.bar([i + 0.2 for i in x], answers, width=0.4, label="antwoorden zonder fout", color="#9ae6b4")
     ax.set_xticks(list(x), names, rotation=25, ha="right")
@@ -195,7 +210,7 @@ def plot_grounding(report: EvalReport, path: Path) -> Path:
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _close(fig)
     return path
 
 
@@ -204,7 +219,7 @@ def plot_scope_scores(report: EvalReport, path: Path) -> Path:
     outside = [r["scope_score"] for r in report.questions
                if not r["expected_in_scope"] and r["scope_score"] is not None]
     threshold = next((r["decline_threshold"] for r in report.questions if r["decline_threshold"] is not None), None)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     if inside or outside:
         values = inside + outside + ([threshold] if threshold is not None else [])
         lo, hi = min(values), max(values)
@@ -221,7 +236,7 @@ def plot_scope_scores(report: EvalReport, path: Path) -> Path:
     ax.set_title("Scope-score van vragen binnen en buiten de kaart")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _close(fig)
     return path
 
 
@@ -267,5 +282,14 @@ def latest_report(out_dir: Path) -> Path | None:
     return reports[-1] if reports else None
 
 
-__all__ = ("compare_to_baseline", "render_table", "render_markdown", "write_report", "load_report",
-           "latest_report", "plot_theme_hits", "plot_grounding", "plot_scope_scores")
+__all__ = (
+    "compare_to_baseline",
+    "latest_report",
+    "load_report",
+    "plot_grounding",
+    "plot_scope_scores",
+    "plot_theme_hits",
+    "render_markdown",
+    "render_table",
+    "write_report",
+)

@@ -1,30 +1,22 @@
 """Run the golden set through an assistant and compute every metric, overall, per category and per theme.
 
-`run_eval` works with anything that has `.answer(question, history) -> Answer`; `eval_command` is the
-`praktijkkaart eval` entry point (builds the real assistant, prints progress and a table, writes the report,
-returns a non-zero exit code when a gate fails).
+`run_eval` works with anything that has `.answer(question, history) -> Answer`; the question sets and
+gates are in evals.questions, the `praktijkkaart eval` command in evals.command.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
-
-import yaml
+from typing import Any, Protocol
 
 from assistant.types import Answer
 from corpus.model import Card, load_card
-from evals import GOLDEN_PATH, REPORTS_DIR, THRESHOLDS_PATH
 from evals.grounding import check_answer
 from evals.metrics import (
-    visible_words,
     CitedLink,
     aggregate,
     citation_precision,
@@ -40,136 +32,21 @@ from evals.metrics import (
     ranked_items,
     ranked_themes,
     reciprocal_rank,
+    visible_words,
 )
+from evals.questions import CATEGORIES as CATEGORIES
+from evals.questions import OUT_OF_SCOPE_CATEGORIES as OUT_OF_SCOPE_CATEGORIES
+from evals.questions import Gate as Gate
+from evals.questions import GoldenQuestion as GoldenQuestion
+from evals.questions import check_gates as check_gates
+from evals.questions import load_golden as load_golden
+from evals.questions import load_thresholds as load_thresholds
+from evals.questions import parse_golden as parse_golden
 
-CATEGORIES = ("plain", "paraphrase", "abbreviation_typo", "long_story", "role", "english", "followup", "general",
-              "out_of_scope", "near_domain")
-OUT_OF_SCOPE_CATEGORIES = frozenset({"out_of_scope", "near_domain"})  # the assistant must decline these
 RETRIEVAL_METRICS = ("theme_hit_at_1", "theme_hit_at_3", "theme_hit_at_5", "passage_hit_at_1", "passage_hit_at_3",
                      "passage_hit_at_5", "mrr_theme", "mrr_passage", "ndcg_at_5_theme", "ndcg_at_5_passage")
 MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_recall_visible", "link_hit", "link_in_first_two",
                                     "citation_precision", "grounded_answers", "dutch")
-
-
-# --- golden set ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GoldenQuestion:
-    id: str
-    question: str
-    category: str
-    themes: tuple[int, ...]
-    passages: tuple[str, ...]
-    links: tuple[str, ...]
-    in_scope: bool
-    history: tuple[dict[str, str], ...] = ()
-
-
-def parse_golden(raw: Sequence[Mapping[str, Any]], card: Card) -> list[GoldenQuestion]:
-    """Validate the golden entries against the card; raises ValueError with every problem found."""
-    errors: list[str] = []
-    out: list[GoldenQuestion] = []
-    seen: set[str] = set()
-    for e in raw:
-        q = GoldenQuestion(
-            id=str(e["id"]), question=str(e["question"]).strip(), category=str(e["category"]),
-            themes=tuple(int(t) for t in e.get("themes", [])), passages=tuple(e.get("passages", [])),
-            links=tuple(e.get("links", [])), in_scope=bool(e["in_scope"]),
-            history=tuple({"role": str(h["role"]), "content": str(h["content"])} for h in e.get("history") or []),
-        )
-        where = f"{q.id}:"
-        if q.id in seen:
-            errors.append(f"{where} duplicate id")
-        seen.add(q.id)
-        if q.category not in CATEGORIES:
-            errors.append(f"{where} unknown category {q.category!r}")
-        if not q.question:
-            errors.append(f"{where} empty question")
-        if (q.category in OUT_OF_SCOPE_CATEGORIES) == q.in_scope:
-            errors.append(f"{where} in_scope must be false exactly for out_of_scope and near_domain")
-        if q.in_scope and (not q.themes or not q.passages):
-            errors.append(f"{where} an in-scope question needs themes and passages")
-        if not q.in_scope and (q.themes or q.passages or q.links):
-            errors.append(f"{where} an out-of-scope question expects no themes, passages or links")
-        if (q.category == "followup") != bool(q.history):
-            errors.append(f"{where} history is required for followup and only for followup")
-        if any(h["role"] not in ("user", "assistant") for h in q.history):
-            errors.append(f"{where} history roles must be user or assistant")
-        for t in q.themes:
-            if not 0 <= t <= len(card.themes):
-                errors.append(f"{where} unknown theme {t}")
-        for pid in q.passages:
-            item = card.by_id.get(pid)
-            if item is None:
-                errors.append(f"{where} unknown passage {pid}")
-            elif item.theme not in q.themes:
-                errors.append(f"{where} passage {pid} is theme {item.theme}, not in {list(q.themes)}")
-        carried = {lk.url for pid in q.passages if pid in card.by_id for lk in card.by_id[pid].links}
-        for url in q.links:
-            if url not in card.link_by_url:
-                errors.append(f"{where} link not in links.yaml: {url}")
-            elif url not in carried:
-                errors.append(f"{where} link {url} is not carried by any expected passage")
-        out.append(q)
-    if errors:
-        raise ValueError("invalid golden set:\n" + "\n".join(errors))
-    return out
-
-
-def load_golden(path: Path = GOLDEN_PATH, card: Card | None = None) -> list[GoldenQuestion]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
-    return parse_golden(raw, card or load_card())
-
-
-# --- thresholds and gates --------------------------------------------------------------------------
-
-Op = Literal[">=", "<=", "=="]
-
-
-@dataclass(frozen=True)
-class Gate:
-    metric: str
-    op: Op
-    value: float
-    generators: tuple[str, ...] = ()  # empty: applies to every generator
-
-    def applies(self, generator: str | None) -> bool:
-        return not self.generators or generator in self.generators
-
-    def passes(self, actual: float | None) -> bool:
-        if actual is None:
-            return False
-        if self.op == ">=":
-            return actual >= self.value - 1e-12
-        if self.op == "<=":
-            return actual <= self.value + 1e-12
-        return abs(actual - self.value) <= 1e-9
-
-
-def load_thresholds(path: Path = THRESHOLDS_PATH) -> list[Gate]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["gates"]
-    gates = []
-    for metric, spec in raw.items():
-        op, value = str(spec["op"]), float(spec["value"])
-        if op not in (">=", "<=", "=="):
-            raise ValueError(f"{metric}: unknown operator {op!r}")
-        gates.append(Gate(metric=metric, op=op, value=value, generators=tuple(spec.get("generators", []))))  # type: ignore[arg-type]
-    return gates
-
-
-def check_gates(overall: Mapping[str, Any], gates: Sequence[Gate], generator: str | None) -> list[dict[str, Any]]:
-    out = []
-    for g in gates:
-        if not g.applies(generator):
-            continue
-        actual = overall.get(g.metric)
-        out.append({"metric": g.metric, "op": g.op, "threshold": g.value, "value": actual,
-                    "passed": g.passes(actual)})
-    return out
-
-
-# --- one question ----------------------------------------------------------------------------------
 
 
 class AnswersQuestions(Protocol):
@@ -344,60 +221,3 @@ def run_eval(assistant: AnswersQuestions, golden: Sequence[GoldenQuestion], *, g
     return report
 
 
-# --- the CLI command ---------------------------------------------------------------------------------
-
-
-def _progress_line(i: int, n: int, rec: Mapping[str, Any]) -> None:
-    if rec["error"]:
-        verdict = f"FOUT {rec['error']}"
-    elif not rec["expected_in_scope"]:
-        verdict = "afgewezen" if rec["decline_correct"] else "NIET afgewezen"
-    else:
-        verdict = f"thema@3={'ja' if rec['theme_hit_at_3'] else 'NEE'}"
-        if rec["link_recall"] is not None:
-            verdict += f" links={rec['link_recall']:.2f}"
-        if rec["grounded_answers"] is False:
-            verdict += " ONGEGROND"
-    print(f"[{i:>3}/{n}] {rec['id']} {rec['category']:<17} {verdict} ({rec['latency_ms']:.0f} ms)",
-          file=sys.stderr, flush=True)
-
-
-def eval_command(settings: Any, *, as_json: bool = False, baseline: str | Path | None = None,
-                 generator: str | None = None, reports_dir: Path = REPORTS_DIR,
-                 golden_path: Path = GOLDEN_PATH) -> int:
-    """`praktijkkaart eval`: 0 when every gate passes, 1 when one fails, 2 when the eval cannot run."""
-    from evals.report import compare_to_baseline, render_table, write_report
-
-    if generator is not None:
-        settings = settings.model_copy(update={"generator": generator})
-    baseline_data: dict[str, Any] | None = None
-    if baseline is not None:
-        try:
-            baseline_data = json.loads(Path(baseline).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            print(f"Kan het basisrapport {baseline} niet lezen: {exc}", file=sys.stderr)
-            return 2
-    try:
-        from assistant.core import Assistant
-
-        assistant = Assistant(settings)
-    except Exception as exc:  # noqa: BLE001 - report any setup failure as a Dutch message
-        print(f"De assistent kon niet starten ({type(exc).__name__}: {exc}). "
-              "Heb je 'praktijkkaart ingest' al gedraaid?", file=sys.stderr)
-        return 2
-    golden = load_golden(golden_path)
-    report = run_eval(assistant, golden, generator=generator or getattr(settings, "generator", None),
-                      progress=_progress_line)
-    if baseline_data is not None:
-        report.baseline = {"path": str(baseline), "deltas": compare_to_baseline(report.overall, baseline_data)}
-    # Another question set (e.g. the hold-out set) reports into its own folder, so the app's Evaluatie page
-    # keeps showing the golden set's latest report.
-    out_dir = reports_dir if Path(golden_path) == GOLDEN_PATH else reports_dir / Path(golden_path).stem
-    paths = write_report(report, out_dir)
-    if as_json:
-        print(json.dumps(report.to_json() | {"files": {k: str(v) for k, v in paths.items()}},
-                         ensure_ascii=False, indent=2))
-    else:
-        print(render_table(report))
-        print(f"\nRapport: {paths['json']}")
-    return 0 if report.passed else 1

@@ -171,9 +171,9 @@ def _oof_report(examples: list[Example], oof: np.ndarray, t: float) -> dict[str,
 
 
 def scope_fit_command(settings: Any, *, as_json: bool = False) -> int:
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
 
-    a = Assistant(settings)
+    a = build_assistant(settings)
     snap = a.snapshot()
     fingerprint = a.embedder.info.fingerprint
     entry = fit(snap, a.embedder.embed_query, fingerprint)

@@ -1,49 +1,15 @@
-"""Link health from the snapshot manifests, and the `praktijkkaart fetch` / `praktijkkaart links` commands."""
+"""The `praktijkkaart fetch` / `praktijkkaart links` commands."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from corpus.model import load_card
 from ingest.fetch import FetchResult, fetch_links
-from ingest.snapshots import SnapshotStore
+from ingest.link_status import NEVER_CHECKED as NEVER_CHECKED
+from ingest.link_status import dead_links as dead_links
+from ingest.link_status import link_health
 from praktijkkaart.settings import Settings
-
-NEVER_CHECKED = "nooit gecontroleerd"
-
-
-def link_health(settings: Settings) -> list[dict]:
-    """One row per link of the card, in links.yaml order, from the last check recorded in its manifest.
-
-    status: 'in orde', 'onbereikbaar' or 'nooit gecontroleerd'; ok is None when never checked.
-    A manifest made for another URL (the link was edited since) counts as never checked.
-    """
-    store = SnapshotStore(settings.resources_dir)
-    rows = []
-    for link in load_card(settings.corpus_dir).links:
-        m = store.manifest(link.id)
-        if m is not None and m.url != link.url:
-            m = None
-        if m is None:
-            status, ok = NEVER_CHECKED, None
-        else:
-            status, ok = ("in orde", True) if m.ok else ("onbereikbaar", False)
-        rows.append({
-            "id": link.id, "url": link.url, "title": link.title, "status": status, "ok": ok,
-            "http_status": m.status if m else None,
-            "last_checked_at": m.last_checked_at if m else None,
-            "last_ok_at": m.last_ok_at if m else None,
-            "error": m.error if m else None,
-            "has_snapshot": store.has_content(link.id) if m else False,
-        })
-    return rows
-
-
-def dead_links(settings: Settings) -> set[str]:
-    """URLs (as in the card) whose last check failed."""
-    return {row["url"] for row in link_health(settings) if row["ok"] is False}
-
 
 def _date(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"

@@ -3,7 +3,7 @@
 Offline by design: reads corpus/resources/ and corpus/link_notes.yaml only, never the network.
 
 Snapshot text comes from outside the card, so it is data: it is made plain (no links, HTML, URLs or e-mail
-addresses; assistant.safe_text.plain_text) and every sentence or heading that instructs the reader's assistant
+addresses; corpus.safe_text.plain_text) and every sentence or heading that instructs the reader's assistant
 or carries a planted code is dropped before it is chunked, embedded or shown.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.safe_text import has_canary, is_instruction, plain_text
+from corpus.safe_text import has_canary, is_instruction, plain_text
 from corpus.model import Card, Link
 from ingest.chunking import Chunk, resource_chunk
 from ingest.snapshots import SnapshotStore

@@ -73,11 +73,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from vectorstore.base import StoreError
 
     try:
-        status = Assistant(_settings()).status()
+        status = build_assistant(_settings()).status()
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -110,9 +110,9 @@ def _history(path: str | None) -> list[dict] | None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
 
-    a = Assistant(_settings())
+    a = build_assistant(_settings())
     ans = a.answer(args.question, history=_history(args.history), filters=_filters(args), generator=args.generator)
     if args.json:
         _print_json(ans.to_json())
@@ -124,11 +124,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from vectorstore.base import StoreError
 
     try:
-        passages = Assistant(_settings()).retrieve(args.question, k=args.k, filters=_filters(args),
+        passages = build_assistant(_settings()).retrieve(args.question, k=args.k, filters=_filters(args),
                                                    history=_history(args.history))
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
@@ -154,7 +154,7 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evals.runner import eval_command
+    from evals.command import eval_command
 
     from evals import GOLDEN_PATH
 

@@ -87,8 +87,8 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 @pytest.fixture(scope="session")
 def real_assistant(real_settings):  # noqa: ANN001, ANN201
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
 
-    assistant = Assistant(real_settings)
+    assistant = build_assistant(real_settings)
     assistant.warm()
     return assistant

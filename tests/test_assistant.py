@@ -16,6 +16,7 @@ import pytest
 
 from assistant.compose import compose
 from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from dataclasses import replace
 
 from assistant.retrieval import retrieve
@@ -351,7 +352,7 @@ def test_cleaned_question_still_finds_the_answer(real_assistant: Assistant) -> N
 
 
 def test_specific_dutch_messages(fake_settings: Settings) -> None:
-    a = Assistant(fake_settings)  # invalid input is refused before any store or model is touched
+    a = build_assistant(fake_settings)  # invalid input is refused before any store or model is touched
     assert "leeg" in a.answer("").answer
     assert "te lang" in a.answer("x" * 5000).answer and "maximaal 2.000" in a.answer("x" * 5000).answer
     assert "geen vraag in woorden" in a.answer("🙂 ?!").answer
@@ -360,7 +361,7 @@ def test_specific_dutch_messages(fake_settings: Settings) -> None:
 
 
 def test_question_limit_is_a_setting(tmp_path: Path) -> None:
-    a = Assistant(Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="fake", max_question_chars=100))
+    a = build_assistant(Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="fake", max_question_chars=100))
     ans = a.answer("Hoe betrek ik ouders? " * 8)
     assert ans.status == "invalid_input" and "maximaal 100" in ans.answer
 
@@ -430,7 +431,7 @@ def test_twenty_sessions_while_ingest_publishes(corpus_copy: Path, tmp_path: Pat
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding_backend="fake",
                         decline_threshold=-1e9)
     first = run_ingest(settings)
-    assistant = Assistant(settings)  # one shared instance, as the UI shares it between sessions
+    assistant = build_assistant(settings)  # one shared instance, as the UI shares it between sessions
     assistant.warm()
 
     path = corpus_copy / "praktijkkaart.yaml"

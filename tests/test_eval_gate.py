@@ -18,14 +18,14 @@ REQUIRED_GATES = {"theme_hit_at_3", "link_recall", "link_in_first_two", "citatio
 
 @pytest.mark.slow
 def test_default_generator_passes_every_gate(tmp_path: Path):
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from evals.report import render_table, write_report
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
 
     settings = Settings(data_dir=tmp_path / "data", generator="extractive")
     run_ingest(settings)
-    report = run_eval(Assistant(settings), load_golden(), generator="extractive")
+    report = run_eval(build_assistant(settings), load_golden(), generator="extractive")
     paths = write_report(report, tmp_path / "reports")
 
     assert {g.metric for g in load_thresholds()} >= REQUIRED_GATES

@@ -268,3 +268,11 @@ def test_support_threshold_is_accurate_on_the_hand_labelled_pairs():
         ti = calibrate_threshold(scored[:i] + scored[i + 1:])
         hits += (score >= ti) == label
     assert hits / len(scored) >= 0.85
+
+
+def test_the_answer_path_uses_the_calibrated_support_threshold():
+    """assistant.grounding carries the threshold as a constant (the answer path reads no eval data);
+    it must be what the calibration on evals/support_pairs.yaml gives today."""
+    from assistant.grounding import SUPPORT_THRESHOLD
+
+    assert support_threshold() == SUPPORT_THRESHOLD

@@ -14,10 +14,10 @@ import yaml
 from assistant.types import Answer, Citation, LinkRef, Passage
 from corpus.model import load_card
 from evals.report import compare_to_baseline, latest_report, load_report, render_table, write_report
+from evals.command import eval_command
 from evals.runner import (
     Gate,
     check_gates,
-    eval_command,
     load_golden,
     load_thresholds,
     parse_golden,
@@ -188,7 +188,7 @@ def test_eval_command_builds_the_assistant_prints_and_returns_the_gate(golden, t
         built.append(settings)
         return FakeAssistant(settings)
 
-    monkeypatch.setitem(sys.modules, "assistant.core", types.SimpleNamespace(Assistant=make))
+    monkeypatch.setitem(sys.modules, "assistant.wiring", types.SimpleNamespace(build_assistant=make))
     golden_path = tmp_path / "golden.yaml"
     golden_path.write_text(yaml.safe_dump({"questions": GOLDEN_RAW}, allow_unicode=True), encoding="utf-8")
     settings = Settings(data_dir=tmp_path / "data")
@@ -220,7 +220,7 @@ def test_eval_command_reports_a_setup_failure(tmp_path: Path, monkeypatch, capsy
     def broken(settings):
         raise RuntimeError("geen index")
 
-    monkeypatch.setitem(sys.modules, "assistant.core", types.SimpleNamespace(Assistant=broken))
+    monkeypatch.setitem(sys.modules, "assistant.wiring", types.SimpleNamespace(build_assistant=broken))
     assert eval_command(Settings(data_dir=tmp_path), reports_dir=tmp_path / "r") == 2
     assert "praktijkkaart ingest" in capsys.readouterr().err
 

@@ -419,7 +419,7 @@ def _age_manifest(store: SnapshotStore, link_id: str) -> None:
 
 @pytest.mark.slow
 def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: bytes) -> None:
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from ingest.pipeline import run_ingest
 
     env.server.route(PATHS["pharos-infosheet-welbevinden"], Reply(200, good_page, {"Content-Type": HTML}))
@@ -430,7 +430,7 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
     assert summary.resource_chunks > 38 - 1
 
     url = env.url("pharos-infosheet-welbevinden")
-    ans = Assistant(env.settings).answer(
+    ans = build_assistant(env.settings).answer(
         "Hoe werk ik aan welbevinden op school bij kinderen uit gezinnen in kwetsbare omstandigheden, "
         "zodat ze lekker in hun vel zitten?")
     assert ans.in_scope
@@ -442,7 +442,7 @@ def test_fetched_page_is_ingested_and_cited_in_an_answer(env: Env, good_page: by
 
     # A link that was dead at the last check is marked in the answer's sources.
     dead_url = env.url("kansenkaart")
-    ans = Assistant(env.settings).answer("Waar vind ik cijfers over inkomen, gezondheid en schooladvies in onze gemeente?")
+    ans = build_assistant(env.settings).answer("Waar vind ik cijfers over inkomen, gezondheid en schooladvies in onze gemeente?")
     dead = [c for c in ans.citations if c.url == dead_url]
     assert dead and dead[0].dead
     assert f"{dead_url} (deze link werkte niet bij de laatste controle)" in ans.answer + ans.more

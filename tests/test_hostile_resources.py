@@ -13,7 +13,8 @@ from fixtures.resource_pages import notes_dir
 
 from assistant.compose import sentences
 from assistant.core import Assistant
-from assistant.safe_text import (
+from assistant.wiring import build_assistant
+from corpus.safe_text import (
     EMAIL_REMOVED,
     LINK_REMOVED,
     has_canary,
@@ -326,7 +327,7 @@ def hostile_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     _store(settings, CLEAN_LINK, CLEAN_PAGE)
     summary = run_ingest(settings)
     assert summary.published
-    return Assistant(settings)
+    return build_assistant(settings)
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from corpus.model import KIND_LABELS, load_card
 from ingest.chunking import card_chunks
 from ingest.pipeline import IngestBusy, collect_chunks, run_ingest
@@ -223,7 +223,7 @@ def test_switching_embedder_builds_a_new_version_and_old_embedder_is_stopped(chr
     assert store.live().embedder == "fake|hashed-trigrams|128"
 
     # The app is still configured for the 256-dim embedder: a clear Dutch stop, not nonsense.
-    a = Assistant(chroma_settings)
+    a = build_assistant(chroma_settings)
     ans = a.answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
     assert ans.status == "store_error" and not ans.in_scope and not ans.citations and not ans.passages
     assert "ander embeddingmodel" in ans.answer and "praktijkkaart ingest" in ans.answer
@@ -236,7 +236,7 @@ def test_switching_embedder_builds_a_new_version_and_old_embedder_is_stopped(chr
     # Ingest with the configured embedder again: the first version's vectors are reused, nothing embedded.
     third = run_ingest(chroma_settings)
     assert third.published and third.embedded == 0 and third.embedder == first.embedder
-    fresh = Assistant(chroma_settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
+    fresh = build_assistant(chroma_settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
     assert fresh.status in ("ok", "declined", "not_covered") and fresh.meta["version"] == third.version  # fake: scope may decline
 
 
@@ -283,7 +283,7 @@ def test_crash_halfway_keeps_old_version_serving_and_next_ingest_resumes(tmp_pat
         run_ingest(settings, embedder=FailingEmbedder(ok_batches=5, dim=128))
     store = store_for(settings)
     assert store.live().name == first.version and store.live().count == first.total
-    ans = Assistant(settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
+    ans = build_assistant(settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
     assert ans.status == "ok" and ans.meta["version"] == first.version
     partial = [v for v in store.versions() if v.name != first.version]
     assert len(partial) == 1 and partial[0].count == 50
@@ -451,7 +451,7 @@ def test_kill_minus_9_at_three_points_leaves_old_version_serving(tmp_path: Path)
         assert live is not None, f"seed {seed}, kill point {point}: no live version"
         if live.name == first.version:
             # The previous version still answers, through an app configured for its embedder.
-            ans = Assistant(settings).answer(old_assistant_q)
+            ans = build_assistant(settings).answer(old_assistant_q)
             assert ans.status == "ok" and ans.in_scope and ans.meta["version"] == first.version, (seed, point, last)
             assert live.count == total
         else:  # the kill came after the switch: then the new version must be complete
@@ -479,14 +479,14 @@ def test_kill_minus_9_at_three_points_leaves_old_version_serving(tmp_path: Path)
     assert len(store.versions()) <= settings.keep_versions
     assert any(v.name == live.name for v in store.versions())
     # And it answers with the matching embedder.
-    ans = Assistant(settings, embedder=FakeEmbedder(dim=128)).answer(old_assistant_q)
+    ans = build_assistant(settings, embedder=FakeEmbedder(dim=128)).answer(old_assistant_q)
     assert ans.status == "ok" and ans.meta["version"] == live.name
 
 
 def test_memory_backend_ingests_on_first_question(fake_settings: Settings) -> None:
     store = make_store(fake_settings)
     assert isinstance(store, MemoryStore)
-    a = Assistant(fake_settings, store=store)
+    a = build_assistant(fake_settings, store=store)
     ans = a.answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
     assert store.live() is not None and ans.meta["version"] == store.live().name
     assert store.count(store.live().name) == len(collect_chunks(fake_settings)[0])

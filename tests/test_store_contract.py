@@ -328,7 +328,7 @@ def test_chroma_store_needs_exactly_one_of_path_or_url(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ingest_and_answer_through_the_server(chroma_server: str, tmp_path: Path) -> None:
     """The whole app against a Chroma server: ingest publishes there, a second app process-alike answers."""
-    from assistant.core import Assistant
+    from assistant.wiring import build_assistant
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
 
@@ -340,6 +340,6 @@ def test_ingest_and_answer_through_the_server(chroma_server: str, tmp_path: Path
     again = run_ingest(settings)
     assert again.embedded == 0 and not again.published
     for _ in range(2):  # two independent app instances share the server
-        ans = Assistant(settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
+        ans = build_assistant(settings).answer("Hoe betrek ik ouders die slecht Nederlands spreken?")
         assert ans.status == "ok" and ans.in_scope and ans.citations
         assert ans.meta["version"] == summary.version

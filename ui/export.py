@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from assistant.safe_text import safe_markdown
+from corpus.safe_text import safe_markdown
 from assistant.types import Answer
 from ui.render import answer_body, domain, escape_markdown, markdown_link, safe_url, strip_images
 

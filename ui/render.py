@@ -2,7 +2,7 @@
 
 Streamlit's st.markdown does not render raw HTML unless `unsafe_allow_html=True` (never used here), but we
 still neutralise `<` and Markdown images so that nothing in an answer or a document can load a remote resource
-or look like markup. Every answer is rendered through `assistant.safe_text.safe_markdown`: a link, autolink,
+or look like markup. Every answer is rendered through `corpus.safe_text.safe_markdown`: a link, autolink,
 reference link or bare URL whose target is not one of the corpus links (corpus/links.yaml) is inert text.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.safe_text import safe_markdown
+from corpus.safe_text import safe_markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
 # Inline images ![alt](url "title") and reference images ![alt][ref].

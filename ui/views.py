@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from assistant.core import Assistant
+from assistant.wiring import build_assistant
 from assistant.privacy import describe, find_personal_data, redact
 from assistant.types import Answer, Filters
 from corpus.model import Card, Item, load_card
@@ -80,7 +81,7 @@ def _settings_for(env: tuple[tuple[str, str], ...]) -> Settings:  # noqa: ARG001
 
 @st.cache_resource(show_spinner="De praktijkkaart-assistent wordt geladen…")
 def _assistant_for(key: str, _settings: Settings) -> Assistant:  # noqa: ARG001 - `key` is the cache key
-    assistant = Assistant(_settings)
+    assistant = build_assistant(_settings)
     assistant.warm()
     return assistant
 

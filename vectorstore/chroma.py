@@ -20,9 +20,6 @@ import numpy as np
 from vectorstore.base import Embedder, EmbedderInfo, Hit, Record, StoreError, VersionInfo
 from vectorstore.where import to_chroma
 
-# Never phone home, whatever the environment says (AVG: nothing leaves the machine).
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
-
 _POINTER_ID = "live"
 _LEASE_ID = "writer-lease"
 _LEASE_SETTLE_S = 0.3  # pause between writing the lease and re-reading it (see acquire_lease)
@@ -81,6 +78,9 @@ class ChromaStore:
         if self._client is None:
             with self._lock:
                 if self._client is None:
+                    # Never phone home, whatever the environment says (AVG): chromadb reads this when it
+                    # is imported, so it is set here, on first use, rather than when this module loads.
+                    os.environ["ANONYMIZED_TELEMETRY"] = "False"
                     import chromadb
                     from chromadb.config import Settings as ChromaSettings
 
