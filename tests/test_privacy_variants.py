@@ -46,6 +46,9 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("Yohannes uit groep 7 is net uit Eritrea gekomen", "naam", ("Yohannes",)),
     ("Shanice Kromodimedjo uit 3b wil stoppen met school", "naam", ("Shanice", "Kromodimedjo")),
     ("Hoe betrek ik de vader van Daan bij het gesprek?", "naam", ("Daan",)),
+    ("İbrahim uit groep 7 is erg boos op zijn klasgenoten", "naam", ("İbrahim",)),
+    ("Mag ik Xylia uit groep 7 een time-out geven?", "naam", ("Xylia",)),
+    ("Mijn leerling, J.P. Bakker, wil een ander profiel", "naam", ("Bakker",)),
     # --- BSN with odd grouping and separators -------------------------------------------------
     ("bsn 12 34 56 782 staat in het dossier", "bsn", ("12 34 56 782",)),
     ("BSN: 123/456/782, mag ik dat doorsturen?", "bsn", ("123/456/782",)),
