@@ -1,15 +1,24 @@
 """Detect and redact likely personal data in what staff type (AVG).
 
-The assistant answers from the praktijkkaart and never needs data about an individual pupil, so the UI
-refuses to send a question that contains any of these, and logs/feedback are redacted with `redact`:
+The assistant answers from the praktijkkaart and never needs data about an individual pupil, so a
+question that contains any of these is not sent, and logs/feedback are redacted. `check_personal_data`
+is the one decision that chat, CLI, Python API, logs and feedback share:
 
-- BSN (burgerservicenummer): 9 digits (dots/spaces allowed) that pass the elfproef;
-- e-mail addresses;
-- Dutch phone numbers (06-..., 020 ..., +31 6 ..., 0031 ...);
-- IBAN account numbers that pass the mod-97 check;
-- a name after "leerling" (also "mijn leerling", "leerlinge", "zoon", "dochter", ...).
+- BSN (burgerservicenummer): nine digits, whole or grouped ("12 34 56 782", "123/456/782"), that pass
+  the elfproef (assistant/privacy_numbers.py);
+- phone numbers: Dutch (06, 020, +31, 0031, any of space . / - as separator) and Belgian (+32, 0032),
+  other "+" numbers of 10-15 digits;
+- IBAN account numbers that pass the mod-97 check, compact or in groups;
+- e-mail addresses, also written with [at], (at), " at ", [punt], " dot " (assistant/privacy_patterns.py);
+- a date of birth right after "geboren", "geb.", "geboortedatum", "born", ...;
+- a home address: street + house number, or a postcode "1234 AB";
+- names of people: after a cue word ("leerling", "mijn mentorleerling", "het meisje", ...), or a
+  first name from assistant/voornamen.txt as part of a full name, followed by a class ("uit groep 7"),
+  as the subject of a verb, or capitalised mid-sentence. Names that are also ordinary words (Roos,
+  Fleur, Mark, Bas, Wil, ...) need stronger evidence. The rules are in assistant/privacy_names.py.
 
-Detection is deliberately simple and explainable; it errs on the side of asking once too often.
+Detection is explainable and errs on the side of asking once too often. Every detector is linear in
+the length of the text (no regex that can backtrack catastrophically).
 """
 
 from __future__ import annotations
@@ -18,7 +27,16 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-FindingKind = Literal["bsn", "email", "telefoon", "iban", "naam"]
+from assistant.privacy_names import find_names
+from assistant.privacy_numbers import elfproef, iban_spans, is_valid_iban, number_spans
+from assistant.privacy_patterns import address_spans, birth_date_spans, email_spans
+
+__all__ = [
+    "DESCRIPTIONS", "PLACEHOLDERS", "Finding", "FindingKind", "PrivacyCheck", "check_personal_data", "describe",
+    "find_personal_data", "is_valid_bsn", "is_valid_iban", "redact",
+]
+
+FindingKind = Literal["bsn", "email", "telefoon", "iban", "naam", "geboortedatum", "adres"]
 
 DESCRIPTIONS: dict[FindingKind, str] = {
     "bsn": "een burgerservicenummer (BSN)",
@@ -26,6 +44,8 @@ DESCRIPTIONS: dict[FindingKind, str] = {
     "telefoon": "een telefoonnummer",
     "iban": "een bankrekeningnummer (IBAN)",
     "naam": "mogelijk de naam van een leerling",
+    "geboortedatum": "een geboortedatum",
+    "adres": "een (woon)adres",
 }
 
 PLACEHOLDERS: dict[FindingKind, str] = {
@@ -34,6 +54,8 @@ PLACEHOLDERS: dict[FindingKind, str] = {
     "telefoon": "[telefoonnummer]",
     "iban": "[IBAN]",
     "naam": "[naam]",
+    "geboortedatum": "[geboortedatum]",
+    "adres": "[adres]",
 }
 
 
@@ -52,83 +74,27 @@ class Finding:
         return DESCRIPTIONS[self.kind]
 
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
+@dataclass(frozen=True)
+class PrivacyCheck:
+    """The privacy decision about one text: what was found, what to tell the user, what may be stored.
 
-# IBAN: country code and check digits start a candidate; `_iban_spans` then finds how far it runs.
-_IBAN_START = re.compile(r"\b[A-Z]{2}\d{2}(?=[ ]?[A-Z0-9])", re.IGNORECASE)
+    `message` is empty when nothing was found; it names the kinds of data, never the data itself.
+    `redacted` is the text with every finding replaced by a placeholder (the text itself when clean).
+    """
 
-# Dutch phone numbers: 0 or +31 / 0031 (optionally "(0)"), then nine digits with optional separators.
-_PHONE = re.compile(
-    r"(?<![\w+(])(?:(?:\+|00)31[\s.-]?(?:\(0\)[\s.-]?)?|\(?0)[1-9](?:[\s.()-]{0,2}\d){8}(?!\d)"
-)
+    findings: tuple[Finding, ...]
+    message: str
+    redacted: str
 
-# BSN: nine digits, optionally written as 123.456.789, 123 456 789 or 1234.56.789.
-_BSN = re.compile(r"(?<![\d+])(?:\d{3}([ .-]?)\d{3}\1\d{3}|\d{4}([ .])\d{2}\2\d{3})(?![\d])")
-
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+"
-_PARTICLE = r"(?:van|de|der|den|ter|ten|te|el|al|op|in|'t)"
-# The trigger word is case-insensitive; the name must start with a capital letter.
-_NAME = re.compile(
-    r"(?i:\b(?:leerlinge?|scholier|pupil|zoon|dochter|kleuter|puber|jongen|meisje)\b)(?:\s+(?i:genaamd|heet))?,?\s+"
-    rf"(?P<name>(?:[A-Z]\.\s*)+(?:{_PARTICLE}\s+)*{_NAME_WORD}"
-    rf"|{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}|\s+[A-Z]\.)*)"
-)
-
-# Capitalised words that follow "leerling" in ordinary questions but are not names.
-_NOT_NAMES = frozenset({
-    "nederlands", "engels", "frans", "duits", "spaans", "arabisch", "turks", "pools", "oekraïens",
-    "marokkaans", "syrisch", "nieuwkomer", "nieuwkomers", "groep", "klas", "ik", "hij", "zij", "ze", "die",
-    "dat", "het", "de", "een", "met", "in", "op", "van", "voor", "wat", "hoe", "wie", "waar", "welke",
-    "wanneer", "waarom", "en", "of", "maar", "als", "dan", "bij", "uit", "naar", "over", "heeft", "is",
-    "zit", "komt", "gaat", "kan", "moet", "wil", "mentor", "leraar", "leerkracht", "school", "thuis",
-    "ouders", "ouder", "the", "a", "an", "with", "who", "is", "has",
-})
-
-
-def _elfproef(digits: str) -> bool:
-    """The BSN eleven-test: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 is divisible by 11 (and not all zeros)."""
-    if len(digits) != 9 or not digits.isdigit() or int(digits) == 0:
-        return False
-    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-    return sum(int(d) * w for d, w in zip(digits, weights)) % 11 == 0
+    @property
+    def ok(self) -> bool:
+        """True when the text may be sent as it is."""
+        return not self.findings
 
 
 def is_valid_bsn(value: str) -> bool:
     """True when `value` (separators allowed) is a nine-digit number passing the elfproef."""
-    return _elfproef(re.sub(r"[ .-]", "", value))
-
-
-def is_valid_iban(value: str) -> bool:
-    """True when `value` (spaces allowed, any case) passes the ISO 13616 mod-97 check."""
-    compact = value.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(numeric) % 97 == 1
-
-
-def _iban_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of valid IBANs, written compact or in groups separated by single spaces."""
-    spans: list[tuple[int, int]] = []
-    for m in _IBAN_START.finditer(text):
-        compact = m.group()
-        best: int | None = None
-        i = m.end()
-        while i < len(text) and len(compact) < 34:
-            if text[i] == " " and i + 1 < len(text) and text[i + 1].isalnum():
-                i += 1
-                continue
-            if not text[i].isalnum() or not text[i].isascii():
-                break
-            compact += text[i]
-            i += 1
-            at_word_end = i == len(text) or not text[i].isalnum()
-            if at_word_end and is_valid_iban(compact):
-                best = i
-        if best is not None:
-            spans.append((m.start(), best))
-    return spans
+    return elfproef(re.sub(r"[ ./-]", "", value))
 
 
 def _overlaps(start: int, end: int, taken: list[Finding]) -> bool:
@@ -139,37 +105,38 @@ def find_personal_data(text: str) -> list[Finding]:
     """All likely personal data in `text`, in order of appearance, without overlaps."""
     found: list[Finding] = []
 
-    def add(kind: FindingKind, start: int, end: int) -> None:
-        if not _overlaps(start, end, found):
-            found.append(Finding(kind=kind, start=start, end=end, text=text[start:end]))
+    def add(kind: FindingKind, spans: list[tuple[int, int]]) -> None:
+        for start, end in spans:
+            if not _overlaps(start, end, found):
+                found.append(Finding(kind=kind, start=start, end=end, text=text[start:end]))
 
-    # Most specific first, so that an IBAN's digits are not also reported as a phone number or BSN.
-    for m in _EMAIL.finditer(text):
-        add("email", m.start(), m.end())
-    for start, end in _iban_spans(text):
-        add("iban", start, end)
-    for m in _PHONE.finditer(text):
-        add("telefoon", m.start(), m.end())
-    for m in _BSN.finditer(text):
-        if is_valid_bsn(m.group()):
-            add("bsn", m.start(), m.end())
-    for m in _NAME.finditer(text):
-        first = m.group("name").split()[0]
-        if first.lower() not in _NOT_NAMES:
-            add("naam", m.start("name"), m.end("name"))
+    # Most specific first: an e-mail's or IBAN's digits are not also a phone number or BSN, and a
+    # date of birth is not read as part of a number.
+    add("email", email_spans(text))
+    add("iban", iban_spans(text))
+    add("geboortedatum", birth_date_spans(text))
+    numbers = number_spans(text)
+    add("telefoon", [(s, e) for kind, s, e in numbers if kind == "telefoon"])
+    add("bsn", [(s, e) for kind, s, e in numbers if kind == "bsn"])
+    add("adres", address_spans(text))
+    add("naam", find_names(text))
     return sorted(found, key=lambda f: f.start)
 
 
-def redact(text: str) -> str:
-    """`text` with every finding replaced by a placeholder such as [BSN] or [naam]."""
+def _redact_findings(text: str, findings: list[Finding]) -> str:
     out: list[str] = []
     pos = 0
-    for f in find_personal_data(text):
+    for f in findings:
         out.append(text[pos:f.start])
         out.append(PLACEHOLDERS[f.kind])
         pos = f.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def redact(text: str) -> str:
+    """`text` with every finding replaced by a placeholder such as [BSN] or [naam]."""
+    return _redact_findings(text, find_personal_data(text))
 
 
 def describe(findings: list[Finding]) -> str:
@@ -182,3 +149,16 @@ def describe(findings: list[Finding]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " en " + parts[-1]
+
+
+def check_personal_data(text: str) -> PrivacyCheck:
+    """The one privacy decision for a question, a log line or a feedback comment."""
+    findings = find_personal_data(text)
+    if not findings:
+        return PrivacyCheck(findings=(), message="", redacted=text)
+    message = (
+        f"Je vraag is niet verstuurd: hij lijkt persoonsgegevens te bevatten ({describe(findings)}). "
+        "Voor een antwoord uit de praktijkkaart zijn die niet nodig. Haal ze weg, bijvoorbeeld "
+        "'een leerling uit groep 7' in plaats van een naam, en verstuur je vraag opnieuw."
+    )
+    return PrivacyCheck(findings=tuple(findings), message=message, redacted=_redact_findings(text, findings))
