@@ -13,6 +13,7 @@ from assistant.compose import Composed, compose, decline_text, not_covered_text
 from assistant.conversation import ReadQuestion, read_question
 from assistant.index import IndexSnapshot
 from assistant.inputs import check_question
+from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
@@ -130,7 +131,7 @@ class Assistant:
                  history: Sequence[Turn | Mapping[str, Any]] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
         checked = check_question(question, self.settings.max_question_chars)
-        if checked.problem:
+        if checked.problem or not _privacy_check(checked.text, history).ok:
             return []
         snap = self.snapshot()
         read, f = self._read(checked.text, history, filters)
@@ -157,6 +158,12 @@ class Assistant:
             yield checked.problem
             yield Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
                          status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
+            return
+        privacy = _privacy_check(checked.text, history)
+        if not privacy.ok:  # held back: no retrieval, nothing logged, the question itself only redacted
+            yield privacy.message
+            yield Answer(question=privacy.redacted, answer=privacy.message, in_scope=False, generator="extractive",
+                         status=AnswerStatus.PERSONAL_DATA, notice=privacy.message)
             return
         try:
             snap = self.snapshot()
@@ -210,16 +217,33 @@ class Assistant:
                      followup_of=read.followup_of)
 
     def _log_question(self, text: str) -> None:
+        """Append the redacted question to today's log (opt-in). A failed write (full disk, read-only
+        volume) is reported in the server log and never costs the user the answer."""
         if not self.settings.log_questions:
             return
-        from assistant.privacy import redact
-        from datetime import datetime, timezone
+        from datetime import UTC, datetime
 
-        logdir = self.settings.data_dir / "logs"
-        logdir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc)
-        with open(logdir / f"vragen-{stamp:%Y-%m-%d}.log", "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp.isoformat()}\t{redact(text)}\n")
+        stamp = datetime.now(UTC)
+        try:
+            logdir = self.settings.data_dir / "logs"
+            logdir.mkdir(parents=True, exist_ok=True)
+            with open(logdir / f"vragen-{stamp:%Y-%m-%d}.log", "a", encoding="utf-8") as fh:
+                fh.write(f"{stamp.isoformat()}\t{redact(text)}\n")
+        except OSError as exc:
+            log.warning("vraag niet gelogd: %s", exc)
+
+
+def _privacy_check(question: str, history: Sequence[Turn | Mapping[str, Any]] | None) -> PrivacyCheck:
+    """One privacy decision over the question and the user's earlier turns (an earlier turn with a name in
+    it is as personal as the question)."""
+    check = check_personal_data(question)
+    if not check.ok:
+        return check
+    for turn in Turn.coerce(history):
+        earlier = check_personal_data(turn.content) if turn.role == "user" else check
+        if not earlier.ok:
+            return replace(earlier, redacted=check.redacted)
+    return check
 
 
 def _allowed_items(snap: IndexSnapshot, f: Filters) -> dict[str, Passage]:
