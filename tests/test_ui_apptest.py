@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 import assistant.core
 from praktijkkaart.settings import Settings
-from ui import views
+from ui import eval_page, views
 from ui.feedback import list_feedback
 from ui.render import strip_images
 
@@ -284,7 +284,7 @@ def test_about_page_shows_privacy_and_index_version(env: Settings) -> None:
 
 
 def test_eval_page_without_reports_says_so(env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(views, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(eval_page, "REPORTS_DIR", tmp_path / "reports")
     at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("nog geen evaluatierapport" in i.value for i in at.info)
@@ -301,7 +301,7 @@ def test_eval_page_shows_the_latest_report_and_its_plots(env: Settings, monkeypa
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
     (reports / "20240301-120000-theme_hit3.png").write_bytes(png)
-    monkeypatch.setattr(views, "REPORTS_DIR", reports)
+    monkeypatch.setattr(eval_page, "REPORTS_DIR", reports)
     at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.selectbox[0].value == reports / "20240301-120000.json"
@@ -354,7 +354,7 @@ def test_eval_page_offers_the_held_out_sets(env: Settings, monkeypatch: pytest.M
     (reports / "20240301-120000" / "x.png").write_bytes(b"")  # unreadable: warned about, page stays up
     (reports / "20240301-120000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.97}}))
     (reports / "holdout2" / "20240302-080000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.81}}))
-    monkeypatch.setattr(views, "REPORTS_DIR", reports)
+    monkeypatch.setattr(eval_page, "REPORTS_DIR", reports)
     at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.selectbox[0].options == [views._set_label("golden"), views._set_label("holdout2")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from corpus.safe_text import safe_markdown
 from assistant.types import Answer
+from corpus.safe_text import safe_markdown
 from ui.render import answer_body, domain, escape_markdown, markdown_link, safe_url, strip_images
 
 DEAD_LINK_NOTE = "link werkte bij de laatste controle niet"
