@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
+import yaml
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     chunk_delay_s: float = 0.0  # pause before each streamed chunk (slow drip)
     delay_s: float = 0.0  # pause before the status line
+    dribble_s: float = 0.0  # send the status line and headers one byte at a time, this far apart
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class FetchServer:
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             time.sleep(reply.delay_s)
+            if reply.dribble_s:
+                _dribble_head(h, reply)
+                return
             h.send_response(reply.status)
             for name, value in reply.headers.items():
                 h.send_header(name, value)
@@ -132,6 +138,34 @@ class FetchServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+def _dribble_head(h: BaseHTTPRequestHandler, reply: Reply) -> None:
+    """Status line and headers byte by byte: each gap is short, the whole head takes minutes."""
+    body = reply.body if isinstance(reply.body, bytes) else b""
+    lines = [f"HTTP/1.1 {reply.status} OK", *(f"{k}: {v}" for k, v in reply.headers.items()),
+             f"Content-Length: {len(body)}", "", ""]
+    h.close_connection = True
+    for byte in "\r\n".join(lines).encode("latin-1"):
+        h.wfile.write(bytes([byte]))
+        h.wfile.flush()
+        time.sleep(reply.dribble_s)
+    h.wfile.write(body)
+
+
+def corpus_with_urls(target: Path, urls: dict[str, str]) -> Path:
+    """A copy of the real corpus in `target` in which the links named in `urls` (by id) get that URL."""
+    from praktijkkaart.settings import CORPUS_DIR
+
+    target.mkdir(parents=True)
+    for name in ("praktijkkaart.yaml", "synonyms.yaml", "link_notes.yaml"):
+        (target / name).write_bytes((CORPUS_DIR / name).read_bytes())
+    raw = yaml.safe_load((CORPUS_DIR / "links.yaml").read_text(encoding="utf-8"))
+    for entry in raw["links"]:
+        if entry["id"] in urls:
+            entry["url"] = urls[entry["id"]]
+    (target / "links.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def repeat(chunk: bytes, total: int) -> Callable[[], Iterator[bytes]]:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
-from fetch_server import FetchServer, LoopbackOnlyTransport, Reply, repeat
+from fetch_server import FetchServer, LoopbackOnlyTransport, Reply, corpus_with_urls, repeat
 from fixtures.resource_pages import CANARY, corrupt_pdf, injection_html, note_html, note_pdf, read_note
 
 from corpus.model import load_card
@@ -57,16 +56,7 @@ class Env:
 
 def _corpus(tmp_path: Path, base_url: str) -> Path:
     """A copy of the real corpus whose test links point at the local server."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in ("praktijkkaart.yaml", "synonyms.yaml", "link_notes.yaml"):
-        (corpus / name).write_bytes((CORPUS_DIR / name).read_bytes())
-    raw = yaml.safe_load((CORPUS_DIR / "links.yaml").read_text(encoding="utf-8"))
-    for entry in raw["links"]:
-        if entry["id"] in PATHS:
-            entry["url"] = base_url + PATHS[entry["id"]]
-    (corpus / "links.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return corpus
+    return corpus_with_urls(tmp_path / "corpus", {link_id: base_url + path for link_id, path in PATHS.items()})
 
 
 @pytest.fixture()
