@@ -8,15 +8,19 @@ was (and was not) asked for; `max_in_flight` is the highest number of requests s
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import httpx
 import yaml
+
+from ingest.http_guard import guarded_transport
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,13 @@ class Seen:
     at: float  # time.monotonic() when the request arrived
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # The fetcher hanging up mid-reply (byte cap, deadline) is expected; anything else is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class FetchServer:
     def __init__(self) -> None:
         self._routes: dict[str, list[Reply] | Callable[[dict[str, str]], Reply]] = {}
@@ -49,13 +60,13 @@ class FetchServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 server._handle(self)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -84,7 +95,7 @@ class FetchServer:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> FetchServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -180,10 +191,10 @@ def repeat(chunk: bytes, total: int) -> Callable[[], Iterator[bytes]]:
 
 
 class LoopbackOnlyTransport(httpx.BaseTransport):
-    """Real HTTP transport that refuses (and records) any request for a host other than 127.0.0.1."""
+    """The fetcher's transport (address guard, deadline) that also refuses and records any host but 127.0.0.1."""
 
     def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport(trust_env=False)
+        self._inner = guarded_transport(allow_private=True)  # the production guard and deadline
         self.asked: list[str] = []
         self.refused: list[str] = []
 

@@ -19,7 +19,12 @@ from fixtures.resource_pages import CANARY, corrupt_pdf, injection_html, note_ht
 
 from corpus.model import load_card
 from ingest.fetch import (
-    BlockedAddress, GuardedBackend, address_problem, fetch_links, resolve_checked, select_links,
+    BlockedAddress,
+    GuardedBackend,
+    address_problem,
+    fetch_links,
+    resolve_checked,
+    select_links,
 )
 from ingest.links import dead_links, fetch_command, link_health, links_command
 from ingest.resources import resource_chunks
