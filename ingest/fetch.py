@@ -266,6 +266,11 @@ class _Fetcher:
                     raise
                 raise FetchFailure(f"time-out: de server stuurde binnen {HEADERS_TIME_FACTOR * timeout:g} s "
                                    "geen volledig antwoord") from None
+            except httpx.RemoteProtocolError as exc:
+                # httpx parses Location itself, even without following redirects; only its text tells.
+                if "location header" not in str(exc):
+                    raise
+                raise BadURL("ongeldige doorverwijzing: de Location-kop is geen geldig adres") from None
             limit.at = started + TOTAL_TIME_FACTOR * timeout
             try:
                 status = response.status_code

@@ -8,6 +8,7 @@ test resets this process's peak RSS (/proc/self/clear_refs) before it reads VmHW
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import os
 import subprocess
@@ -23,7 +24,14 @@ import pytest
 from fetch_server import FetchServer, LoopbackOnlyTransport, Reply, corpus_with_urls
 from fixtures.resource_pages import note_html, read_note
 
-from ingest.fetch import FetchResult, fetch_links
+from ingest.fetch import (
+    BlockedAddress,
+    FetchResult,
+    GuardedBackend,
+    address_problem,
+    fetch_links,
+    resolve_checked,
+)
 from ingest.snapshots import SnapshotStore
 from praktijkkaart.settings import Settings
 
@@ -203,6 +211,48 @@ def test_huge_html_table_ends_in_a_dutch_error_with_bounded_time_and_memory(tmp_
     assert result.outcome == "fout" and "html-extractie" in result.error
 
 
+# --- address guard (moved here from test_fetch.py) -----------------------------------------------
+
+@pytest.mark.parametrize(("ip", "allow_private", "problem"), [
+    ("93.184.215.14", False, None),
+    ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", False, None),
+    ("127.0.0.1", False, "loopback-adres"),
+    ("127.0.0.1", True, None),
+    ("::1", True, None),
+    ("169.254.169.254", True, "link-local adres"),
+    ("::ffff:169.254.169.254", True, "link-local adres"),
+    ("fe80::1", True, "link-local adres"),
+    ("fd00:ec2::254", True, "link-local adres"),
+    ("100.100.100.200", True, "link-local adres"),
+    ("10.1.2.3", True, "privé-adres"),
+    ("192.168.1.10", False, "privé-adres"),
+    ("100.64.0.1", False, "privé-adres"),
+    ("0.0.0.0", True, "ongeldig adres"),
+    ("224.0.0.1", False, "multicast-adres"),
+    ("240.0.0.1", False, "gereserveerd adres"),
+])
+def test_address_problem(ip: str, allow_private: bool, problem: str | None) -> None:
+    assert address_problem(ipaddress.ip_address(ip), allow_private=allow_private) == problem
+
+
+def test_resolve_checked_refuses_literal_and_named_hosts() -> None:
+    assert resolve_checked("127.0.0.1", 80, allow_private=True) == ["127.0.0.1"]
+    with pytest.raises(BlockedAddress, match="loopback"):
+        resolve_checked("localhost", 80, allow_private=False)
+    with pytest.raises(BlockedAddress, match="link-local"):
+        resolve_checked("169.254.169.254", 80, allow_private=True)
+    with pytest.raises(BlockedAddress, match="niet gevonden"):
+        resolve_checked("bestaat-niet.invalid", 80, allow_private=False)
+
+
+def test_guarded_backend_checks_again_at_connect_time(site: Site) -> None:
+    backend = GuardedBackend(allow_private=True)
+    with pytest.raises(BlockedAddress, match="link-local"):
+        backend.connect_tcp("169.254.169.254", 80, timeout=0.1)
+    port = int(site.server.base_url.rsplit(":", 1)[1])
+    backend.connect_tcp("127.0.0.1", port, timeout=1).close()
+
+
 # --- 4. malformed URLs fail their own link only ---------------------------------------------------
 
 MALFORMED = {
@@ -215,6 +265,12 @@ MALFORMED = {
     "pharos-checklist-vo": ("ftp://example.org/bestand.pdf", "niet-ondersteund adres"),
     "boom-agirdag": ("https:///pad-zonder-host", "ongeldig adres"),
 }
+
+
+def test_malformed_redirect_target_is_a_dutch_error(site: Site) -> None:
+    site.server.route("/pagina", Reply(302, headers={"Location": "http://[::1/elders"}))
+    result = site.fetch()
+    assert result.outcome == "fout" and "ongeldige doorverwijzing" in result.error
 
 
 def test_malformed_urls_fail_their_own_link_and_the_rest_is_fetched(tmp_path: Path, good_page: bytes) -> None:
