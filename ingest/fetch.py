@@ -1,124 +1,61 @@
 """Fetch the praktijkkaart's linked resources into the snapshot store, politely and defensively.
 
-Per link: the address guard (every hop, before any connection), robots.txt, conditional request,
-retries with backoff on 429/5xx (Retry-After honoured up to a cap), a byte cap and a total time
-limit while streaming, content type sniffed from the bytes, text extraction, then an atomic
-snapshot. Anything that goes wrong ends as a Dutch error in the link's manifest; the last good
+Per link: URL checks and the address guard (every hop, before any connection), robots.txt,
+conditional request, retries with backoff on 429/5xx (Retry-After honoured up to a cap), one
+deadline per request over connect, headers and body (enforced at every socket call, see
+ingest.http_guard), a byte cap on the decoded body with at most one Content-Encoding layer (see
+ingest.decoding), content type sniffed from the bytes, text extraction in a limited subprocess,
+then an atomic snapshot. Anything that goes wrong ends as a Dutch error in the link's manifest; the last good
 snapshot is kept.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from urllib.robotparser import RobotFileParser
 
-import httpcore
 import httpx
 
 from corpus.model import Link, load_card
+from ingest.decoding import DecodeError, content_coding, decoded, supported_encodings
 from ingest.extract import ExtractionError, extract, sniff_kind
+from ingest.http_guard import (  # noqa: F401 - re-exported: the fetcher's public guard API
+    BadURL,
+    BlockedAddress,
+    Deadline,
+    GuardedBackend,
+    address_problem,
+    deadline,
+    guarded_transport,
+    join_url,
+    parse_url,
+    resolve_checked,
+)
 from ingest.snapshots import SnapshotStore
 from praktijkkaart.settings import Settings
 
 MAX_REDIRECTS = 5
 BACKOFF_BASE_S = 0.5  # waits 0.5, 1, 2, ... s between retries when the server gives no Retry-After
 RETRY_WAIT_CAP_S = 10.0  # a longer Retry-After is not waited for: the check fails and says so
-TOTAL_TIME_FACTOR = 4  # one download may take at most this many times fetch_timeout_s in total (slow drip)
+# Per request, from the start of connect: status line and headers within HEADERS_TIME_FACTOR x
+# fetch_timeout_s, and everything (connect + headers + body) within TOTAL_TIME_FACTOR x fetch_timeout_s.
+HEADERS_TIME_FACTOR = 1
+TOTAL_TIME_FACTOR = 4
 ROBOTS_MAX_BYTES = 512_000
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
-# Cloud metadata endpoints outside the link-local range; refused even when private addresses are allowed.
-_METADATA_IPS = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
-
-
-# --- address guard --------------------------------------------------------------------------------
-
-class BlockedAddress(Exception):
-    """The host resolves to an address we must not connect to (message in Dutch)."""
-
-
-def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_private: bool) -> str | None:
-    """Why this address may not be fetched, or None when it may.
-
-    allow_private (tests only) allows loopback and nothing else: link-local and metadata addresses
-    stay refused in every configuration.
-    """
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return address_problem(embedded, allow_private=allow_private)
-    if ip.is_link_local or ip in _METADATA_IPS:
-        return "link-local adres"
-    if ip.is_loopback:
-        return None if allow_private else "loopback-adres"
-    if ip.is_unspecified:
-        return "ongeldig adres"
-    if ip.is_multicast:
-        return "multicast-adres"
-    if ip.is_reserved:
-        return "gereserveerd adres"
-    if ip.is_private or not ip.is_global:
-        return "privé-adres"
-    return None
-
-
-def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """Resolve host and return its addresses; raise BlockedAddress if any of them is refused."""
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedAddress(f"host {host} niet gevonden ({exc})") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    for addr in addresses:
-        problem = address_problem(ipaddress.ip_address(addr.split("%")[0]), allow_private=allow_private)
-        if problem:
-            raise BlockedAddress(f"adres geweigerd: {host} wijst naar {addr} ({problem})")
-    if not addresses:
-        raise BlockedAddress(f"host {host} niet gevonden")
-    return addresses
-
-
-class GuardedBackend(httpcore.NetworkBackend):
-    """Network backend that checks the resolved address at connect time and connects to that address.
-
-    The pre-request check in the fetcher refuses bad hosts before any request; this second check
-    closes the gap where DNS answers differently between the check and the connection.
-    """
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = httpcore.SyncBackend()
-        self._allow_private = allow_private
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable | None = None) -> httpcore.NetworkStream:
-        addr = resolve_checked(host, port, allow_private=self._allow_private)[0]
-        return self._inner.connect_tcp(addr, port, timeout=timeout, local_address=local_address,
-                                       socket_options=socket_options)
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable | None = None) -> httpcore.NetworkStream:
-        raise BlockedAddress("unix-sockets worden niet gebruikt")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
 
 def default_transport(settings: Settings) -> httpx.HTTPTransport:
-    """HTTP transport whose connections go through GuardedBackend; no proxies from the environment."""
-    limits = httpx.Limits(max_connections=settings.fetch_concurrency * 2)
-    transport = httpx.HTTPTransport(trust_env=False, limits=limits)
-    # httpx 0.28 has no public way to pass a network backend; the pool is a plain httpcore.ConnectionPool.
-    transport._pool._network_backend = GuardedBackend(allow_private=settings.fetch_allow_private)  # noqa: SLF001
-    return transport
+    """HTTP transport with the address guard and the per-request deadline; no proxies from the environment."""
+    return guarded_transport(allow_private=settings.fetch_allow_private,
+                             max_connections=settings.fetch_concurrency * 2)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -192,7 +129,7 @@ def fetch_links(settings: Settings, *, only: list[str] | None = None,
     links = select_links(load_card(settings.corpus_dir).links, only)
     by_host: dict[str, list[Link]] = {}
     for lk in links:
-        by_host.setdefault(httpx.URL(lk.url).host.lower(), []).append(lk)
+        by_host.setdefault(_host_key(lk.url), []).append(lk)
 
     results: dict[str, FetchResult] = {}
     lock = threading.Lock()
@@ -206,13 +143,22 @@ def fetch_links(settings: Settings, *, only: list[str] | None = None,
                 if progress:
                     progress(result)
 
-    with httpx.Client(transport=transport or default_transport(settings), timeout=settings.fetch_timeout_s,
-                      follow_redirects=False, trust_env=False,
-                      headers={"User-Agent": settings.fetch_user_agent, "Accept": ACCEPT}) as client:
-        with ThreadPoolExecutor(max_workers=settings.fetch_concurrency, thread_name_prefix="fetch") as pool:
-            for future in [pool.submit(run_host, group) for group in by_host.values()]:
-                future.result()
+    headers = {"User-Agent": settings.fetch_user_agent, "Accept": ACCEPT,
+               "Accept-Encoding": ", ".join(supported_encodings())}
+    with (httpx.Client(transport=transport or default_transport(settings), timeout=settings.fetch_timeout_s,
+                       follow_redirects=False, trust_env=False, headers=headers) as client,
+          ThreadPoolExecutor(max_workers=settings.fetch_concurrency, thread_name_prefix="fetch") as pool):
+        for future in [pool.submit(run_host, group) for group in by_host.values()]:
+            future.result()
     return FetchReport(results=tuple(results[lk.id] for lk in links))
+
+
+def _host_key(url: str) -> str:
+    """Host to group a link under; malformed URLs share one group and each fail on their own."""
+    try:
+        return parse_url(url).host.lower()
+    except BadURL:
+        return ""
 
 
 class _Fetcher:
@@ -259,7 +205,7 @@ class _Fetcher:
             return FetchResult(link.id, link.url, outcome, resp.status, resp.url)
         except FetchFailure as exc:
             error, status = str(exc), exc.status
-        except BlockedAddress as exc:
+        except (BlockedAddress, BadURL) as exc:
             error, status = str(exc), None
         except httpx.TimeoutException:
             error, status = f"time-out: geen antwoord binnen {self.settings.fetch_timeout_s:g} s", None
@@ -277,17 +223,15 @@ class _Fetcher:
 
     def _get(self, url: str, *, headers: dict[str, str], check_robots: bool, max_bytes: int) -> _Response:
         """GET url; every hop is address-checked (and robots-checked) before it is requested."""
-        current = httpx.URL(url)
+        current = parse_url(url)
         for _hop in range(MAX_REDIRECTS + 1):
-            if current.scheme not in ("http", "https") or not current.host:
-                raise FetchFailure(f"niet-ondersteund adres: {current}")
             port = current.port or (443 if current.scheme == "https" else 80)
             resolve_checked(current.host, port, allow_private=self.settings.fetch_allow_private)
             if check_robots:
                 self._check_robots(current)
             resp = self._send_with_retries(current, headers, max_bytes)
             if resp.status in REDIRECT_STATUSES and "location" in resp.headers:
-                current = current.join(resp.headers["location"])
+                current = join_url(current, resp.headers["location"])
                 continue
             return resp
         raise FetchFailure(f"te veel doorverwijzingen (meer dan {MAX_REDIRECTS})")
@@ -296,15 +240,10 @@ class _Fetcher:
         """Send one GET; on 429/5xx wait (Retry-After or backoff) and try again, up to fetch_retries times."""
         attempt = 0
         while True:
-            response = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
-            try:
-                status = response.status_code
-                if status != 429 and status < 500:
-                    body = b"" if status in REDIRECT_STATUSES else self._read_capped(response, max_bytes)
-                    return _Response(str(url), status, response.headers, body)
-                retry_after = response.headers.get("retry-after")
-            finally:
-                response.close()
+            resp, retry_after = self._send_once(url, headers, max_bytes)
+            status = resp.status
+            if status != 429 and status < 500:
+                return resp
             wait = _retry_wait(retry_after, attempt)
             if wait is None:
                 raise FetchFailure(f"{_status_message(status)}; de server vraagt langer te wachten "
@@ -315,21 +254,55 @@ class _Fetcher:
             time.sleep(wait)
             attempt += 1
 
-    def _read_capped(self, response: httpx.Response, max_bytes: int) -> bytes:
-        """Stream the body; stop at max_bytes or when the whole download takes too long."""
+    def _send_once(self, url: httpx.URL, headers: dict[str, str], max_bytes: int) -> tuple[_Response, str | None]:
+        """One request under one deadline; the body only for a final answer, with the Retry-After header."""
+        timeout = self.settings.fetch_timeout_s
+        started = time.monotonic()
+        with deadline(HEADERS_TIME_FACTOR * timeout) as limit:
+            try:
+                response = self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
+            except httpx.TimeoutException:
+                if not limit.passed:
+                    raise
+                raise FetchFailure(f"time-out: de server stuurde binnen {HEADERS_TIME_FACTOR * timeout:g} s "
+                                   "geen volledig antwoord") from None
+            except httpx.RemoteProtocolError as exc:
+                # httpx parses Location itself, even without following redirects; only its text tells.
+                if "location header" not in str(exc):
+                    raise
+                raise BadURL("ongeldige doorverwijzing: de Location-kop is geen geldig adres") from None
+            limit.at = started + TOTAL_TIME_FACTOR * timeout
+            try:
+                status = response.status_code
+                final = status != 429 and status < 500 and status not in REDIRECT_STATUSES
+                body = self._read_capped(response, max_bytes, limit) if final else b""
+                return _Response(str(url), status, response.headers, body), response.headers.get("retry-after")
+            finally:
+                response.close()
+
+    def _read_capped(self, response: httpx.Response, max_bytes: int, limit: Deadline) -> bytes:
+        """Stream and decode the body; stop at max_bytes (raw or decoded) or at the request's deadline."""
+        status = response.status_code
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise FetchFailure(f"bestand te groot ({int(declared):,} bytes; grens {max_bytes:,})".replace(",", "."),
-                               response.status_code)
-        deadline = time.monotonic() + TOTAL_TIME_FACTOR * self.settings.fetch_timeout_s
+                               status)
+        too_large = FetchFailure(f"bestand te groot (meer dan {max_bytes:,} bytes)".replace(",", "."), status)
         buf = bytearray()
-        for chunk in response.iter_bytes():
-            buf += chunk
-            if len(buf) > max_bytes:
-                raise FetchFailure(f"bestand te groot (meer dan {max_bytes:,} bytes)".replace(",", "."),
-                                   response.status_code)
-            if time.monotonic() > deadline:
-                raise FetchFailure("download duurde te lang en is afgebroken", response.status_code)
+        try:
+            coding = content_coding(response.headers.get("content-encoding"))
+            for piece in decoded(_capped(response.iter_raw(), max_bytes, too_large), coding):
+                buf += piece
+                if len(buf) > max_bytes:
+                    raise too_large
+                if limit.passed:
+                    raise FetchFailure("download duurde te lang en is afgebroken", status)
+        except DecodeError as exc:
+            raise FetchFailure(str(exc), status) from None
+        except httpx.TimeoutException:
+            if not limit.passed:
+                raise
+            raise FetchFailure("download duurde te lang en is afgebroken", status) from None
         return bytes(buf)
 
     # -- robots.txt ----------------------------------------------------------------------------------
@@ -347,17 +320,27 @@ class _Fetcher:
         parser = RobotFileParser(origin + "/robots.txt")
         try:
             resp = self._get(origin + "/robots.txt", headers={}, check_robots=False, max_bytes=ROBOTS_MAX_BYTES)
-        except (FetchFailure, BlockedAddress, httpx.HTTPError) as exc:
-            parser.disallow_all = True
+        except (FetchFailure, BlockedAddress, BadURL, httpx.HTTPError) as exc:
+            parser.disallow_all = True  # type: ignore[attr-defined]
             return parser, f"robots.txt niet bereikbaar ({str(exc) or type(exc).__name__})"
         if resp.status == 200:
             parser.parse(resp.body.decode("utf-8", errors="replace").splitlines())
         elif 400 <= resp.status < 500:
-            parser.allow_all = True
+            parser.allow_all = True  # type: ignore[attr-defined]
         else:
-            parser.disallow_all = True
+            parser.disallow_all = True  # type: ignore[attr-defined]
             return parser, f"robots.txt niet bereikbaar (HTTP {resp.status})"
         return parser, None
+
+
+def _capped(chunks: Iterable[bytes], max_bytes: int, too_large: Exception) -> Iterator[bytes]:
+    """The raw chunks, raising too_large past max_bytes (bytes after a compressed stream count too)."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large
+        yield chunk
 
 
 def _retry_wait(retry_after: str | None, attempt: int) -> float | None:
@@ -373,8 +356,8 @@ def _retry_wait(retry_after: str | None, attempt: int) -> float | None:
         except (TypeError, ValueError):
             return BACKOFF_BASE_S * 2**attempt
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+            when = when.replace(tzinfo=UTC)
+        seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
     return seconds if seconds <= RETRY_WAIT_CAP_S else None
 
 

@@ -8,13 +8,19 @@ was (and was not) asked for; `max_in_flight` is the highest number of requests s
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Self
 
 import httpx
+import yaml
+
+from ingest.http_guard import guarded_transport
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     chunk_delay_s: float = 0.0  # pause before each streamed chunk (slow drip)
     delay_s: float = 0.0  # pause before the status line
+    dribble_s: float = 0.0  # send the status line and headers one byte at a time, this far apart
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,13 @@ class Seen:
     path: str
     headers: dict[str, str]  # lower-case names
     at: float  # time.monotonic() when the request arrived
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # The fetcher hanging up mid-reply (byte cap, deadline) is expected; anything else is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FetchServer:
@@ -46,13 +60,13 @@ class FetchServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 server._handle(self)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -81,7 +95,7 @@ class FetchServer:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> FetchServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -110,6 +124,9 @@ class FetchServer:
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             time.sleep(reply.delay_s)
+            if reply.dribble_s:
+                _dribble_head(h, reply)
+                return
             h.send_response(reply.status)
             for name, value in reply.headers.items():
                 h.send_header(name, value)
@@ -134,6 +151,34 @@ class FetchServer:
                 self._in_flight -= 1
 
 
+def _dribble_head(h: BaseHTTPRequestHandler, reply: Reply) -> None:
+    """Status line and headers byte by byte: each gap is short, the whole head takes minutes."""
+    body = reply.body if isinstance(reply.body, bytes) else b""
+    lines = [f"HTTP/1.1 {reply.status} OK", *(f"{k}: {v}" for k, v in reply.headers.items()),
+             f"Content-Length: {len(body)}", "", ""]
+    h.close_connection = True
+    for byte in "\r\n".join(lines).encode("latin-1"):
+        h.wfile.write(bytes([byte]))
+        h.wfile.flush()
+        time.sleep(reply.dribble_s)
+    h.wfile.write(body)
+
+
+def corpus_with_urls(target: Path, urls: dict[str, str]) -> Path:
+    """A copy of the real corpus in `target` in which the links named in `urls` (by id) get that URL."""
+    from praktijkkaart.settings import CORPUS_DIR
+
+    target.mkdir(parents=True)
+    for name in ("praktijkkaart.yaml", "synonyms.yaml", "link_notes.yaml"):
+        (target / name).write_bytes((CORPUS_DIR / name).read_bytes())
+    raw = yaml.safe_load((CORPUS_DIR / "links.yaml").read_text(encoding="utf-8"))
+    for entry in raw["links"]:
+        if entry["id"] in urls:
+            entry["url"] = urls[entry["id"]]
+    (target / "links.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
 def repeat(chunk: bytes, total: int) -> Callable[[], Iterator[bytes]]:
     """A streamed body of `total` bytes made of `chunk`, generated lazily."""
     def gen() -> Iterator[bytes]:
@@ -146,10 +191,10 @@ def repeat(chunk: bytes, total: int) -> Callable[[], Iterator[bytes]]:
 
 
 class LoopbackOnlyTransport(httpx.BaseTransport):
-    """Real HTTP transport that refuses (and records) any request for a host other than 127.0.0.1."""
+    """The fetcher's transport (address guard, deadline) that also refuses and records any host but 127.0.0.1."""
 
     def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport(trust_env=False)
+        self._inner = guarded_transport(allow_private=True)  # the production guard and deadline
         self.asked: list[str] = []
         self.refused: list[str] = []
 

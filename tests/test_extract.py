@@ -29,7 +29,7 @@ def test_sniff_kind_trusts_the_bytes(data: bytes, declared: str | None, kind: st
 
 
 def test_html_main_text_keeps_headings_and_drops_site_chrome(note) -> None:
-    out = extract_html(note_html(note, "Welbevinden op school"))
+    out = extract_html(note_html(note, "Welbevinden op school"), **PDF_LIMITS)
     assert out.extractor.startswith("trafilatura ")
     assert "## Onderdeel 1" in out.text and "## Onderdeel 2" in out.text
     assert note.bullets[0][:60] in out.text
