@@ -132,9 +132,9 @@ def _opening(query: str, ranked_items: list[Passage], theme_paragraphs: list[Pas
     if best[0] <= 0 and theme_paragraphs:  # nothing overlaps: the theme's own opening sentence
         first = next((p for p in theme_paragraphs if not p.caption), None)
         if first is not None:
-            s = next((s for s in sentences(first.text) if 6 <= _n_words(s) <= MAX_OPENING_WORDS), None)
-            if s is not None:
-                return first, s
+            lead = next((x for x in sentences(first.text) if 6 <= _n_words(x) <= MAX_OPENING_WORDS), None)
+            if lead is not None:
+                return first, lead
     return best[3], best[4]
 
 

@@ -176,7 +176,7 @@ class Assistant:
             yield Answer(question=checked.text, answer=msg, in_scope=False, generator="extractive",
                          status=AnswerStatus.STORE_ERROR, notice=msg)
             return
-        meta = {"version": snap.version.name, "query": read.query, "scope": str(scope.decision),
+        meta: dict[str, Any] = {"version": snap.version.name, "query": read.query, "scope": str(scope.decision),
                 "scope_probability": round(scope.probability, 4), "scope_features": r.scope.to_json(),
                 "school_type": f.school_type, "theme_scores": {str(k): round(v, 5) for k, v in r.theme_scores.items()},
                 "timings": r.timings}

@@ -163,4 +163,4 @@ class IndexSnapshot:
 def _matrix(records: list[Record], dim: int) -> np.ndarray:
     if not records:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.asarray(np.stack([r.embedding for r in records]), dtype=np.float32)
+    return np.asarray(np.stack([r.embedding for r in records if r.embedding is not None]), dtype=np.float32)

@@ -55,7 +55,7 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    return str(_stemmer().stemWord(word))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -137,7 +137,7 @@ def _load_links(path: Path) -> dict[str, Link]:
     return links
 
 
-def _items(raw: list[dict], *, prefix: str, kind: Kind, theme: int, theme_title: str, heading: str,
+def _items(raw: list[dict[str, Any]], *, prefix: str, kind: Kind, theme: int, theme_title: str, heading: str,
            links: dict[str, Link]) -> tuple[Item, ...]:
     out = []
     for n, entry in enumerate(raw, start=1):

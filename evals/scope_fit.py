@@ -178,7 +178,8 @@ def scope_fit_command(settings: Any, *, as_json: bool = False) -> int:
     fingerprint = a.embedder.info.fingerprint
     entry = fit(snap, a.embedder.embed_query, fingerprint)
     path = settings.corpus_dir / MODEL_FILE
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"format": 1, "models": {}}
+    data: dict[str, Any] = (json.loads(path.read_text(encoding="utf-8")) if path.exists()
+                            else {"format": 1, "models": {}})
     data["models"][fingerprint] = entry
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if as_json:

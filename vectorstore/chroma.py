@@ -26,7 +26,7 @@ _LEASE_SETTLE_S = 0.3  # pause between writing the lease and re-reading it (see 
 _BATCH = 500
 
 
-def _chroma_ef(embedder: Embedder | None):  # noqa: ANN202 - chromadb type lives behind a lazy import
+def _chroma_ef(embedder: Embedder | None) -> Any:  # the chromadb type lives behind a lazy import
     """Our own embedding function for Chroma, so Chroma never loads (or downloads) its default model."""
     from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 

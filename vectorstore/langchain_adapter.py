@@ -14,7 +14,7 @@ class LangChainEmbeddings(Embeddings):
         self.embedder = embedder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(texts).tolist()
+        return [[float(x) for x in row] for row in self.embedder.embed_passages(texts)]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
+        return [float(x) for x in self.embedder.embed_query(text)]
