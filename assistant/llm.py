@@ -44,6 +44,7 @@ from praktijkkaart.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 from assistant.llm_prompt import SYSTEM_PROMPT as SYSTEM_PROMPT
 from assistant.llm_prompt import mask_instructions as mask_instructions
 
@@ -93,6 +94,28 @@ def _fallback(extractive: Answer, notice: str, problems: list[str], extra: dict[
     return replace(extractive, generator="extractive", status=AnswerStatus.LLM_FALLBACK, notice=notice, meta=meta)
 
 
+def _stream_pieces(model: BaseChatModel, messages: list[BaseMessage], timeout_s: float, started: float,
+                   pieces: list[str], first_ms: list[float]) -> Iterator[str]:
+    """Yield the model's text pieces (collected in `pieces`) until it ends or the deadline passes;
+    `first_ms` gets the time to the first piece."""
+    deadline = time.perf_counter() + timeout_s
+    stream = model.stream(messages)
+    try:
+        for chunk in stream:
+            piece = _chunk_text(chunk)
+            if piece:
+                if not first_ms:
+                    first_ms.append((time.perf_counter() - started) * 1000)
+                pieces.append(piece)
+                yield piece
+            if time.perf_counter() > deadline:  # llama.cpp has no timeout of its own
+                raise TimeoutError(f"geen volledig antwoord binnen {timeout_s:g} s")
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+
+
 def llm_answer(settings: Settings, extractive: Answer, question: str,
                model: BaseChatModel | None = None) -> Iterator[str | Answer]:
     """Stream the model's answer as text pieces, then yield the validated final Answer.
@@ -124,24 +147,9 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
     messages = build_messages(sources, question)
 
     pieces: list[str] = []
-    first_ms: float | None = None
-    deadline = time.perf_counter() + settings.llm_timeout_s
+    first_ms: list[float] = []
     try:
-        stream = model.stream(messages)
-        try:
-            for chunk in stream:
-                piece = _chunk_text(chunk)
-                if piece:
-                    if first_ms is None:
-                        first_ms = (time.perf_counter() - started) * 1000
-                    pieces.append(piece)
-                    yield piece
-                if time.perf_counter() > deadline:  # llama.cpp has no timeout of its own
-                    raise TimeoutError(f"geen volledig antwoord binnen {settings.llm_timeout_s:g} s")
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+        yield from _stream_pieces(model, messages, settings.llm_timeout_s, started, pieces, first_ms)
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the extractive answer
         detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("LLM call failed (%s); falling back to the extractive answer", detail)
@@ -152,7 +160,7 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
     raw = "".join(pieces)
     checked = validate(raw, sources, extractive)
     timing = {"llm_ms": round((time.perf_counter() - started) * 1000, 1),
-              "llm_first_token_ms": round(first_ms, 1) if first_ms is not None else None}
+              "llm_first_token_ms": round(first_ms[0], 1) if first_ms else None}
     if checked.problems:
         log.info("LLM answer rejected: %s", "; ".join(checked.problems)[:500])
         yield _fallback(extractive, NOTICE_UNSUPPORTED, checked.problems, {**base_meta, **timing})

@@ -29,6 +29,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     L.append(f"## Latency, warm ({lat['n_questions']} golden questions), ms\n")
     L.append("| path | p50 | p95 | max |\n|---|---:|---:|---:|")
     for label, s in (("ours: retrieve", lat["ours"]["retrieve"]), ("ours: ask (extractive)", lat["ours"]["ask"]),
+                     ("ours: assistant.answer() API", lat["ours"].get("api_answer") or lat["ours"]["ask"]),
                      (f"naive: similarity search top-4 ({r['naive']['chunks']} chunks)", lat["naive"]["search"])):
         L.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p95_ms'])} | {_fmt(s['max_ms'])} |")
     L.append("\n**Where our ask time goes** (from `meta['timings']`), ms\n")
@@ -50,6 +51,12 @@ def render_markdown(r: dict[str, Any]) -> str:
     for who in ("ours", "naive"):
         L.append(f"| {who} | {_fmt(q[who]['theme_hit_at_3'], 3)} | {_fmt(q[who]['link_recall'], 3)} |")
     L.append(f"\n{q['method']} Naive text: {r['naive']['seed_source']}.\n")
+    _ingest_and_scale(r, L)
+    _memory_and_targets(r, L)
+    return "\n".join(L) + "\n"
+
+
+def _ingest_and_scale(r: dict[str, Any], L: list[str]) -> None:
     L.append("## Ingest\n")
     L.append("| scenario | seconds (in-process) | process wall s | chunks | embedded | chunks/s |\n"
              "|---|---:|---:|---:|---:|---:|")
@@ -71,6 +78,9 @@ def render_markdown(r: dict[str, Any]) -> str:
                  f"{_fmt(b['keyword_ms']['p95_ms'])} | {_fmt(b['dense_ms']['p95_ms'])} | {_fmt(b['fusion_ms']['p95_ms'])} | "
                  f"{_fmt(b['embed_ms']['p95_ms'])} | {_fmt(s['snapshot_load_s'], 1)} | {_fmt(s['insert_s'], 1)} | "
                  f"{_fmt(s['peak_rss_mb'], 0)} |")
+
+
+def _memory_and_targets(r: dict[str, Any], L: list[str]) -> None:
     mem = r["memory"]
     L.append("\n## Memory\n")
     L.append(f"App peak RSS: **{_fmt(mem.get('app_peak_rss_mb'), 0)} MB** — {mem.get('method')}.")
@@ -85,7 +95,6 @@ def render_markdown(r: dict[str, Any]) -> str:
         res = "PASS" if t["passed"] else ("not measured" if t["passed"] is None else "MISS")
         L.append(f"| {t['name']} | {_fmt(t['value'])} {t['unit']} | {_fmt(t['limit'])} {t['unit']} | {res}"
                  f"{' (' + t['note'] + ')' if t['note'] else ''} |")
-    return "\n".join(L) + "\n"
 
 
 def plot_scale(r: dict[str, Any], path: Path) -> None:

@@ -26,6 +26,34 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ask_in_browser(url: str, timeout: float) -> bool:
+    """One browser session that asks one question; False when chromium or playwright is missing."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return False
+    if not chromium.exists():
+        return False
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            chat = page.get_by_test_id("stChatInputTextArea")
+            chat.wait_for(state="visible", timeout=timeout * 1000)
+            page.wait_for_function("() => !document.querySelector('[data-testid=stChatInputTextArea]')"
+                                   ".disabled", timeout=timeout * 1000)
+            chat.fill("Hoe kunnen we de samenwerking met ouders verbeteren?")
+            chat.press("Enter")
+            page.get_by_test_id("stChatMessage").nth(1).get_by_text("Bronnen", exact=True).wait_for(timeout=60_000)
+            time.sleep(1.0)
+        finally:
+            browser.close()
+    return True
+
+
 def measure_app_memory(settings: Any, workdir: Path, timeout: float = 180) -> dict[str, Any]:
     """Peak RSS (VmHWM) of `streamlit run ui/app.py` after one HTTP GET of /, and, where chromium and
     playwright are present, after a browser session that asks one question (which loads everything)."""
@@ -59,29 +87,7 @@ def measure_app_memory(settings: Any, workdir: Path, timeout: float = 180) -> di
         time.sleep(1.0)
         out["after_get_mb"] = tree_hwm_mb(proc.pid)
         out["method"] = "streamlit VmHWM after HTTP GET / (the script has not run: no session yet)"
-        chromium = Path("/usr/bin/chromium")
-        try:
-            from playwright.sync_api import sync_playwright
-        except ImportError:
-            sync_playwright = None  # type: ignore[assignment]
-        if sync_playwright is not None and chromium.exists():
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-                try:
-                    page = browser.new_page()
-                    page.goto(url)
-                    chat = page.get_by_test_id("stChatInputTextArea")
-                    chat.wait_for(state="visible", timeout=timeout * 1000)
-                    page.wait_for_function("() => !document.querySelector('[data-testid=stChatInputTextArea]')"
-                                           ".disabled", timeout=timeout * 1000)
-                    chat.fill("Hoe kunnen we de samenwerking met ouders verbeteren?")
-                    chat.press("Enter")
-                    page.get_by_test_id("stChatMessage").nth(1).get_by_text("Bronnen", exact=True).wait_for(
-                        timeout=60_000)
-                    time.sleep(1.0)
-                finally:
-                    browser.close()
+        if _ask_in_browser(url, timeout):
             out["after_question_mb"] = tree_hwm_mb(proc.pid)
             out["method"] = ("streamlit server VmHWM (/proc/<pid>/status) after HTTP GET / and one browser session "
                              "(headless chromium) that asked one question: embedder, index and UI all loaded")

@@ -168,12 +168,43 @@ def w_cold(a: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _quality_record(g: Any, ans: Any, docs: list[str], chunk_themes: dict[str, Any], shingles: Any) -> dict[str, Any]:
+    from benchmarks.naive import chunk_theme
+    from evals.metrics import citation_recall, extract_urls, hit_at_k, ranked_themes
+
+    rec: dict[str, Any] = {"id": g.id, "in_scope": g.in_scope}
+    if g.in_scope:
+        themes_naive = [chunk_themes.get(d, chunk_theme(d, shingles)) for d in docs]
+        naive_urls = [u for d in docs for u in extract_urls(d)]
+        rec.update(
+            ours_theme_hit_at_3=hit_at_k(ranked_themes(ans.passages), set(g.themes), 3),
+            naive_theme_hit_at_3=hit_at_k(themes_naive, set(g.themes), 3),
+            ours_link_recall=citation_recall([c.url for c in ans.citations], g.links),
+            naive_link_recall=citation_recall(naive_urls, g.links),
+        )
+    return rec
+
+
+def _quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    from evals.metrics import mean
+
+    def avg(key: str) -> float | None:
+        v = mean(r.get(key) for r in recs)
+        return None if v is None else round(v, 3)
+
+    return {
+        "ours": {"theme_hit_at_3": avg("ours_theme_hit_at_3"), "link_recall": avg("ours_link_recall")},
+        "naive": {"theme_hit_at_3": avg("naive_theme_hit_at_3"), "link_recall": avg("naive_link_recall")},
+        "n_in_scope": sum(r["in_scope"] for r in recs),
+        "n_with_links": sum(r.get("ours_link_recall") is not None for r in recs),
+    }
+
+
 def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     """Warm latency and quality, ours and naive interleaved question by question (same load for both)."""
     from assistant.wiring import build_assistant
     from benchmarks.naive import NaiveIndex, chunk_theme, load_raw_text, theme_shingles
     from corpus.model import load_card
-    from evals.metrics import citation_recall, extract_urls, hit_at_k, ranked_themes
 
     settings = _settings_from(a["settings"])
     card = load_card(settings.corpus_dir)
@@ -211,31 +242,9 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         docs = naive.similarity_search(g.question)
         lat["naive_search"].append((time.perf_counter() - t0) * 1000)
-        rec: dict[str, Any] = {"id": g.id, "in_scope": g.in_scope}
-        if g.in_scope:
-            themes_ours = ranked_themes(ans.passages)
-            themes_naive = [naive_chunk_themes.get(d, chunk_theme(d, shingles)) for d in docs]
-            naive_urls = [u for d in docs for u in extract_urls(d)]
-            rec.update(
-                ours_theme_hit_at_3=hit_at_k(themes_ours, set(g.themes), 3),
-                naive_theme_hit_at_3=hit_at_k(themes_naive, set(g.themes), 3),
-                ours_link_recall=citation_recall([c.url for c in ans.citations], g.links),
-                naive_link_recall=citation_recall(naive_urls, g.links),
-            )
-        recs.append(rec)
+        recs.append(_quality_record(g, ans, docs, naive_chunk_themes, shingles))
 
-    from evals.metrics import mean
-
-    def avg(key: str) -> float | None:
-        v = mean(r.get(key) for r in recs)
-        return None if v is None else round(v, 3)
-
-    quality = {
-        "ours": {"theme_hit_at_3": avg("ours_theme_hit_at_3"), "link_recall": avg("ours_link_recall")},
-        "naive": {"theme_hit_at_3": avg("naive_theme_hit_at_3"), "link_recall": avg("naive_link_recall")},
-        "n_in_scope": sum(r["in_scope"] for r in recs),
-        "n_with_links": sum(r.get("ours_link_recall") is not None for r in recs),
-    }
+    quality = _quality(recs)
     return {
         "n_questions": len(golden), "card_chunks": len(assistant.snapshot().passages),
         "latency": {k: summarize_ms(v) for k, v in lat.items()}, "breakdown": timing_breakdown(timings),
