@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.retrieval import Retrieval
-from corpus.safe_text import is_quotable
 from assistant.text import stem, words
 from assistant.types import Citation, Passage, SchoolFilter
 from corpus.model import Card
+from corpus.safe_text import is_quotable
 from praktijkkaart.settings import Settings
 
 MAX_OPENING_WORDS = 50

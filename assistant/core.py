@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
@@ -197,8 +197,7 @@ class Assistant:
 
             yield from llm_answer(self.settings, answer, checked.text)
             return
-        for line in composed.text.splitlines(keepends=True):
-            yield line
+        yield from composed.text.splitlines(keepends=True)
         meta["timings"]["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
 

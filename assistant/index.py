@@ -70,7 +70,7 @@ class IndexSnapshot:
 
     @classmethod
     def load(cls, store: Store, version: VersionInfo, synonyms: Synonyms,
-             dead_links: frozenset[str] = frozenset()) -> "IndexSnapshot":
+             dead_links: frozenset[str] = frozenset()) -> IndexSnapshot:
         records = store.get_all(version.name, with_embeddings=True)
         by_role: dict[str, list[Record]] = {"passage": [], ROLE_ASKED: [], ROLE_OFFTOPIC: []}
         for r in records:

@@ -45,17 +45,17 @@ from praktijkkaart.settings import Settings
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
-from assistant.llm_prompt import SYSTEM_PROMPT as SYSTEM_PROMPT
-from assistant.llm_prompt import mask_instructions as mask_instructions
-
-log = logging.getLogger(__name__)
 from assistant.llm_models import LLMUnavailable as LLMUnavailable
 from assistant.llm_models import check_gguf as check_gguf
 from assistant.llm_models import make_chat_model as make_chat_model
+from assistant.llm_prompt import SYSTEM_PROMPT as SYSTEM_PROMPT
 from assistant.llm_prompt import build_messages as build_messages
 from assistant.llm_prompt import build_sources as build_sources
+from assistant.llm_prompt import mask_instructions as mask_instructions
 from assistant.llm_validate import Validation as Validation
 from assistant.llm_validate import validate as validate
+
+log = logging.getLogger(__name__)
 
 NOTICE_UNSUPPORTED = ("Het taalmodel gaf een antwoord dat niet volledig op de bronnen steunde; hieronder het "
                       "samengestelde antwoord uit de praktijkkaart.")
@@ -173,5 +173,16 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
                  status=AnswerStatus.OK, meta=meta, more=extractive.more, followup_of=extractive.followup_of)
 
 
-__all__ = ["LLMUnavailable", "NOTICE_ERROR", "NOTICE_UNSUPPORTED", "SYSTEM_PROMPT", "build_messages",
-           "build_sources", "check_gguf", "llm_answer", "make_chat_model", "mask_instructions", "validate"]
+__all__ = [
+    "NOTICE_ERROR",
+    "NOTICE_UNSUPPORTED",
+    "SYSTEM_PROMPT",
+    "LLMUnavailable",
+    "build_messages",
+    "build_sources",
+    "check_gguf",
+    "llm_answer",
+    "make_chat_model",
+    "mask_instructions",
+    "validate",
+]

@@ -97,7 +97,7 @@ _LLAMA_LOCK = threading.Lock()  # one llama.cpp context is not safe to use from 
 
 
 @lru_cache(maxsize=1)
-def _load_llama(model_path: str, n_ctx: int, mtime: float) -> Any:
+def _load_llama(model_path: str, n_ctx: int, mtime: float) -> Any:  # noqa: ARG001 - mtime: a new file is a new cache key
     from llama_cpp import Llama
 
     return Llama(model_path=model_path, n_ctx=n_ctx, verbose=False)
@@ -141,8 +141,8 @@ def _define_llamacpp_adapter() -> type:
             return {"messages": [{"role": _role(m), "content": m.text} for m in messages],
                     "temperature": self.temperature, "max_tokens": self.max_tokens, "stop": stop or []}
 
-        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                      **kwargs: Any) -> ChatResult:
+        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,  # noqa: ARG002 - the BaseChatModel signature
+                      **kwargs: Any) -> ChatResult:  # noqa: ARG002
             llama = self._llama()
             with _LLAMA_LOCK:
                 out = llama.create_chat_completion(**self._request(messages, stop))
@@ -150,7 +150,7 @@ def _define_llamacpp_adapter() -> type:
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
         def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
-                    **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+                    **kwargs: Any) -> Iterator[ChatGenerationChunk]:  # noqa: ARG002 - the BaseChatModel signature
             llama = self._llama()
             with _LLAMA_LOCK:
                 for part in llama.create_chat_completion(**self._request(messages, stop), stream=True):

@@ -61,9 +61,7 @@ def allowed(p: Passage, f: Filters) -> bool:
         return False
     if f.themes and p.effective_theme not in f.themes:
         return False
-    if f.kinds and p.kind not in f.kinds:
-        return False
-    return True
+    return not (f.kinds and p.kind not in f.kinds)
 
 
 def _ranks(scores: dict[int, float]) -> dict[int, int]:

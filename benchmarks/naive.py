@@ -96,7 +96,7 @@ class NaiveIndex:
     index_seconds: float = 0.0
 
     @classmethod
-    def build(cls, path: Path, text: str, embedder: Any) -> "NaiveIndex":
+    def build(cls, path: Path, text: str, embedder: Any) -> NaiveIndex:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -113,7 +113,7 @@ class NaiveIndex:
         return cls(path, chunks, lc, col, time.perf_counter() - t0)
 
     @classmethod
-    def open(cls, path: Path, embedder: Any) -> "NaiveIndex":
+    def open(cls, path: Path, embedder: Any) -> NaiveIndex:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 

@@ -258,7 +258,7 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
 
 def w_scale(a: dict[str, Any]) -> dict[str, Any]:
     """One synthetic size: generate, insert into an embedded Chroma, load the snapshot, time retrieve."""
-    import numpy as np  # noqa: F401 - loaded before timing
+    import numpy as np
 
     from assistant.index import IndexSnapshot
     from assistant.retrieval import retrieve
@@ -276,7 +276,7 @@ def w_scale(a: dict[str, Any]) -> dict[str, Any]:
     store = ChromaStore(path=Path(a["path"]), prefix="bench", embedder=embedder)
     name = "bench_v00000001"
     store.create_version(name, embedder.info)
-    col = store._collection(name)  # noqa: SLF001 - bulk add in Chroma's max batch (the store upserts 500 at a time)
+    col = store._collection(name)
     t0 = time.perf_counter()
     gen_s = 0.0
     g0 = time.perf_counter()

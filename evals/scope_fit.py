@@ -139,7 +139,7 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, target_false_decline: flo
     return float(np.median(good))
 
 
-def fit(snapshot: IndexSnapshot, embed: Any, fingerprint: str, *, related_share: float = 0.1) -> dict[str, Any]:
+def fit(snapshot: IndexSnapshot, embed: Any, *, related_share: float = 0.1) -> dict[str, Any]:
     examples = set_examples(snapshot, embed) + bank_examples(snapshot, embed)
     x = np.stack([e.features.vector() for e in examples])
     y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
@@ -176,7 +176,7 @@ def scope_fit_command(settings: Any, *, as_json: bool = False) -> int:
     a = build_assistant(settings)
     snap = a.snapshot()
     fingerprint = a.embedder.info.fingerprint
-    entry = fit(snap, a.embedder.embed_query, fingerprint)
+    entry = fit(snap, a.embedder.embed_query)
     path = settings.corpus_dir / MODEL_FILE
     data: dict[str, Any] = (json.loads(path.read_text(encoding="utf-8")) if path.exists()
                             else {"format": 1, "models": {}})

@@ -79,7 +79,7 @@ def save_cache(cache_dir: Path, fingerprint: str, vectors: dict[str, np.ndarray]
     cache_dir.mkdir(parents=True, exist_ok=True)
     npz_path, meta_path = cache_paths(cache_dir, fingerprint)
     keys = sorted(vectors)
-    dim = int(len(next(iter(vectors.values())))) if vectors else 0
+    dim = len(next(iter(vectors.values()))) if vectors else 0
     matrix = np.stack([np.asarray(vectors[k], dtype=np.float32) for k in keys]) if keys else np.zeros((0, dim))
     tmp = npz_path.with_suffix(".tmp.npz")
     with open(tmp, "wb") as fh:

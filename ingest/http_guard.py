@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpcore
 import httpx
@@ -203,8 +204,8 @@ class GuardedBackend(httpcore.NetworkBackend):
                                          local_address=local_address, socket_options=socket_options)
         return _DeadlineStream(stream)
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ARG002 - httpcore signature
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:  # noqa: ARG002
         raise BlockedAddress("unix-sockets worden niet gebruikt")
 
     def sleep(self, seconds: float) -> None:

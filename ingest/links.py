@@ -11,6 +11,7 @@ from ingest.link_status import dead_links as dead_links
 from ingest.link_status import link_health
 from praktijkkaart.settings import Settings
 
+
 def _date(iso: str | None) -> str:
     return iso[:16].replace("T", " ") if iso else "-"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from corpus.safe_text import has_canary, is_instruction, plain_text
 from corpus.model import Card, Link
+from corpus.safe_text import has_canary, is_instruction, plain_text
 from ingest.chunking import Chunk, resource_chunk
 from ingest.snapshots import SnapshotStore
 from praktijkkaart.settings import Settings

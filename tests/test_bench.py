@@ -110,7 +110,7 @@ def test_quick_bench_end_to_end(tmp_path: Path) -> None:
 
     out = tmp_path / "results"
     r = bench.run_bench(Settings(data_dir=tmp_path / "ignored"), quick=True, out_dir=out,
-                        log=lambda m: None)
+                        log=lambda _m: None)
     assert r["schema"] == bench.SCHEMA and r["quick"] is True
     for key in ("machine", "latency", "quality", "ingest", "scale", "memory", "targets", "files", "naive"):
         assert key in r, key

@@ -349,7 +349,7 @@ def test_synonyms_load_with_staff_language() -> None:
     for term in ("lln", "ib'er", "po", "vo", "groep 8", "brugklas", "isk", "vve", "middelbare school"):
         assert syn.expand.get(term), term
     assert "leerlingen" in syn.expand["lln"]
-    assert any("voortgezet onderwijs" == v for v in syn.expand["middelbare school"])
+    assert any(v == "voortgezet onderwijs" for v in syn.expand["middelbare school"])
     assert "voortgezet onderwijs" in syn.expand["vo"]
 
     def grouped(a: str, b: str) -> bool:

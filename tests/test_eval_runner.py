@@ -13,8 +13,8 @@ import yaml
 
 from assistant.types import Answer, Citation, LinkRef, Passage
 from corpus.model import load_card
-from evals.report import compare_to_baseline, latest_report, load_report, render_table, write_report
 from evals.command import eval_command
+from evals.report import compare_to_baseline, latest_report, load_report, render_table, write_report
 from evals.runner import (
     Gate,
     check_gates,

@@ -63,7 +63,7 @@ def test_pdf_with_owner_password_only_is_read(note) -> None:
 
 
 def test_corrupt_pdf_is_a_clear_error() -> None:
-    with pytest.raises(ExtractionError, match="beschadigd|geen tekst"):
+    with pytest.raises(ExtractionError, match=r"beschadigd|geen tekst"):
         extract_pdf(corrupt_pdf(), **PDF_LIMITS)
 
 
@@ -74,7 +74,7 @@ def test_pdf_worker_time_limit_kills_the_child(note) -> None:
 
 def test_pdf_worker_memory_cap_ends_in_an_error_not_a_crash(note) -> None:
     # 20 MB of address space is too little to even import pypdf: the child fails, the parent reports it.
-    with pytest.raises(ExtractionError, match="mislukt|geheugen"):
+    with pytest.raises(ExtractionError, match=r"mislukt|geheugen"):
         extract_pdf(note_pdf(note, "Groot"), timeout_s=20.0, memory_mb=20)
 
 

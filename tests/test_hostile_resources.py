@@ -13,7 +13,9 @@ from fixtures.resource_pages import notes_dir
 
 from assistant.compose import sentences
 from assistant.core import Assistant
+from assistant.types import Answer, Citation
 from assistant.wiring import build_assistant
+from corpus.model import load_card
 from corpus.safe_text import (
     EMAIL_REMOVED,
     LINK_REMOVED,
@@ -23,8 +25,6 @@ from corpus.safe_text import (
     plain_text,
     safe_markdown,
 )
-from assistant.types import Answer, Citation
-from corpus.model import load_card
 from ingest.pipeline import run_ingest
 from ingest.resources import resource_chunks
 from ingest.snapshots import SnapshotStore

@@ -49,7 +49,7 @@ def store_for(settings: Settings) -> ChromaStore:
     return ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix)
 
 
-def live_ids(store) -> set[str]:  # noqa: ANN001
+def live_ids(store) -> set[str]:
     return {r.id for r in store.get_all(store.live().name)}
 
 
@@ -260,19 +260,19 @@ class FailingEmbedder:
         self.inner, self.ok_batches, self.calls = FakeEmbedder(dim), ok_batches, 0
 
     @property
-    def info(self):  # noqa: ANN201
+    def info(self):
         return self.inner.info
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
-    def embed_passages(self, texts):  # noqa: ANN001, ANN201
+    def embed_passages(self, texts):
         self.calls += 1
         if self.calls > self.ok_batches:
             raise RuntimeError("embedder crashed")
         return self.inner.embed_passages(texts)
 
-    def embed_queries(self, texts):  # noqa: ANN001, ANN201
+    def embed_queries(self, texts):
         return self.embed_passages(texts)
 
 
@@ -296,7 +296,7 @@ def test_crash_halfway_keeps_old_version_serving_and_next_ingest_resumes(tmp_pat
 
 def test_incomplete_build_is_not_published(tmp_path: Path) -> None:
     class LossyStore(MemoryStore):
-        def upsert(self, version, records):  # noqa: ANN001, ANN202
+        def upsert(self, version, records):
             super().upsert(version, [r for r in records if not r.id.startswith("t3.")])
 
     settings = Settings(store_backend="memory", embedding_backend="fake", data_dir=tmp_path)
@@ -312,7 +312,7 @@ def test_incomplete_build_is_not_published(tmp_path: Path) -> None:
 
 def test_build_whose_search_is_broken_is_not_published(tmp_path: Path) -> None:
     class BlindStore(MemoryStore):
-        def query(self, version, embedding, k, where=None):  # noqa: ANN001, ANN202
+        def query(self, version, embedding, k, where=None):
             return []  # stored everything, finds nothing: a corrupt index
 
     settings = Settings(store_backend="memory", embedding_backend="fake", data_dir=tmp_path)
@@ -410,7 +410,7 @@ def _spawn(helper: Path, data_dir: Path, dim: int, delay: float) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _kill_when(proc: subprocess.Popen[str], should_kill) -> str:  # noqa: ANN001
+def _kill_when(proc: subprocess.Popen[str], should_kill) -> str:
     """Read the child's output until should_kill(line) says so, then SIGKILL it. Returns the last line."""
     assert proc.stdout is not None
     line = ""
@@ -435,13 +435,14 @@ def test_kill_minus_9_at_three_points_leaves_old_version_serving(tmp_path: Path)
     total = first.total
     old_assistant_q = "Hoe betrek ik ouders die slecht Nederlands spreken?"
 
+    mid, late = rng.randint(total // 4, 3 * total // 4), total - rng.randint(0, 4)  # drawn once, in order
     kill_points = [
         # right after start: lock taken, chunking / version creation under way
         lambda w: w[:1] == ["start"] and (time.sleep(rng.uniform(0.0, 0.4)) or True),
         # in the middle of embedding
-        lambda w, at=rng.randint(total // 4, 3 * total // 4): w[:1] == ["progress"] and int(w[1]) >= at,
+        lambda w, at=mid: w[:1] == ["progress"] and int(w[1]) >= at,
         # near the end: last batches, validation, maybe publishing
-        lambda w, at=total - rng.randint(0, 4): w[:1] == ["progress"] and int(w[1]) >= at,
+        lambda w, at=late: w[:1] == ["progress"] and int(w[1]) >= at,
     ]
     for point, should_kill in enumerate(kill_points):
         proc = _spawn(helper, data_dir, 128, delay=0.03)

@@ -17,16 +17,24 @@ from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
 from assistant.core import Assistant
-from assistant.wiring import build_assistant
-from assistant.llm import (NOTICE_ERROR, NOTICE_UNSUPPORTED, LLMUnavailable, build_messages, build_sources,
-                           check_gguf, llm_answer, make_chat_model)
+from assistant.llm import (
+    NOTICE_ERROR,
+    NOTICE_UNSUPPORTED,
+    LLMUnavailable,
+    build_messages,
+    build_sources,
+    check_gguf,
+    llm_answer,
+    make_chat_model,
+)
 from assistant.types import Answer, Passage
+from assistant.wiring import build_assistant
 from evals.grounding import check_answer
 from praktijkkaart.settings import Settings
 
@@ -106,7 +114,7 @@ def corpus_urls(extractive: Answer) -> list[str]:
 
 def test_grounded_answer_passes(settings: Settings, extractive: Answer) -> None:
     text = grounded_text(extractive)
-    pieces, final = run(settings, extractive, fake(text))
+    _pieces, final = run(settings, extractive, fake(text))
     assert final.generator == "llm" and final.status == "ok", final.meta.get("llm_problems")
     assert final.notice is None
     assert final.meta["llm_model"] and final.meta["llm_provider"] == "ollama"
@@ -442,7 +450,7 @@ class _FakeLlama:
     """Stands in for llama_cpp.Llama: answers every chat with a canned text (streamed per word)."""
 
     reply = ""
-    calls: list[dict[str, Any]] = []
+    calls: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, model_path: str, n_ctx: int, verbose: bool) -> None:
         self.model_path = model_path
@@ -489,12 +497,12 @@ def test_llamacpp_adapter_streams_through_langchain(tmp_path: Path, monkeypatch:
 class _OpenAIHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     reply = ""
-    requests: list[dict[str, Any]] = []
+    requests: ClassVar[list[dict[str, Any]]] = []
 
     def log_message(self, *args: Any) -> None:  # keep pytest output clean
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path.rstrip("/") != "/v1/chat/completions":
             self.send_error(404)
             return

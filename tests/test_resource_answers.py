@@ -3,7 +3,6 @@ tries to instruct the assistant (indirect prompt injection) never reaches an ans
 
 from __future__ import annotations
 
-
 import pytest
 
 from assistant.core import Assistant

@@ -35,7 +35,7 @@ def test_logistic_fit_separates_and_thresholds_follow_the_targets() -> None:
     rng = np.random.default_rng(3)
     x = np.vstack([rng.normal(1.5, 1, (200, 2)), rng.normal(-1.5, 1, (200, 2))])
     y = np.array([1.0] * 200 + [0.0] * 200)
-    w, b = fit_logistic(x, y)
+    w, _b = fit_logistic(x, y)
     assert w[0] > 0 and w[1] > 0
     probs = out_of_fold(x, y)
     t = choose_threshold(probs, y)

@@ -202,7 +202,7 @@ class _GatedEmbedder(FakeEmbedder):
         super().__init__()
         self.started, self.go = threading.Event(), threading.Event()
 
-    def embed_passages(self, texts):  # noqa: ANN001, ANN201
+    def embed_passages(self, texts):
         self.started.set()
         assert self.go.wait(60), "the test never released the embedder"
         return super().embed_passages(texts)
@@ -257,7 +257,8 @@ def test_simultaneous_lease_attempts_have_one_winner(server: str) -> None:
         barrier = threading.Barrier(len(stores))
         won: dict[int, bool] = {}
 
-        def grab(n: int) -> None:
+        def grab(n: int, barrier: threading.Barrier = barrier, won: dict[int, bool] = won,
+                 stores: list[ChromaStore] = stores) -> None:
             barrier.wait()
             won[n] = stores[n].acquire_lease(f"writer-{n}", ttl_s=30)
 

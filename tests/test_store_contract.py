@@ -31,7 +31,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(params=["memory", "chroma-embedded", pytest.param("chroma-server", marks=pytest.mark.slow)])
-def store(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
+def store(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "memory":
         return MemoryStore()
     prefix = "t" + uuid.uuid4().hex[:10]
@@ -41,7 +41,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
     return ChromaStore(url=url, prefix=prefix)
 
 
-def vname(store, n: int) -> str:  # noqa: ANN001
+def vname(store, n: int) -> str:
     """Version names as ingest makes them: <prefix>_v<stamp> (ChromaStore lists only those)."""
     prefix = getattr(store, "prefix", "praktijkkaart")
     return f"{prefix}_v2026010100000{n}"
@@ -74,7 +74,7 @@ def corpus_records() -> list[Record]:
 
 
 @pytest.fixture
-def filled(store):  # noqa: ANN001, ANN201
+def filled(store):
     name = vname(store, 1)
     store.create_version(name, EMB, extra={"state": "building"})
     store.upsert(name, corpus_records())
@@ -83,13 +83,13 @@ def filled(store):  # noqa: ANN001, ANN201
 
 # --- the contract --------------------------------------------------------------------------------------
 
-def test_empty_store(store) -> None:  # noqa: ANN001
+def test_empty_store(store) -> None:
     store.ping()
     assert store.live() is None
     assert store.versions() == []
 
 
-def test_create_upsert_count_get_all(filled) -> None:  # noqa: ANN001
+def test_create_upsert_count_get_all(filled) -> None:
     store, name = filled
     assert store.count(name) == 5
     recs = store.get_all(name)
@@ -106,7 +106,7 @@ def test_create_upsert_count_get_all(filled) -> None:  # noqa: ANN001
         np.testing.assert_allclose(with_emb[r.id].embedding, r.embedding, atol=1e-6)
 
 
-def test_metadata_types_round_trip(store) -> None:  # noqa: ANN001
+def test_metadata_types_round_trip(store) -> None:
     name = vname(store, 1)
     store.create_version(name, EMB)
     meta = {"theme": -1, "kind": "bron", "links": '[{"url": "https://x.nl/", "title": "X — één"}]',
@@ -117,7 +117,7 @@ def test_metadata_types_round_trip(store) -> None:  # noqa: ANN001
     assert got.text == "Ëën tekst met ‘quotes’ en\nregels"
 
 
-def test_upsert_replaces_instead_of_duplicating(filled) -> None:  # noqa: ANN001
+def test_upsert_replaces_instead_of_duplicating(filled) -> None:
     store, name = filled
     store.upsert(name, [rec("c", axis(3), theme=4, kind="intro", text="nieuwe tekst")])
     store.upsert(name, [rec("c", axis(3), theme=4, kind="intro", text="nieuwe tekst")])
@@ -131,7 +131,7 @@ def test_upsert_replaces_instead_of_duplicating(filled) -> None:  # noqa: ANN001
     assert hits[0].record.id == "c" and hits[0].score == pytest.approx(1.0, abs=1e-4)
 
 
-def test_query_orders_by_cosine_similarity(filled) -> None:  # noqa: ANN001
+def test_query_orders_by_cosine_similarity(filled) -> None:
     store, name = filled
     q = unit(axis(0))
     hits = store.query(name, q, 5)
@@ -146,7 +146,7 @@ def test_query_orders_by_cosine_similarity(filled) -> None:  # noqa: ANN001
     assert scores[0] == pytest.approx(1.0, abs=1e-4) and scores[-1] == pytest.approx(0.0, abs=1e-4)
 
 
-def test_query_respects_k_and_small_collections(filled) -> None:  # noqa: ANN001
+def test_query_respects_k_and_small_collections(filled) -> None:
     store, name = filled
     assert [h.record.id for h in store.query(name, axis(1), 2)] == ["c", "b"]
     assert len(store.query(name, axis(1), 50)) == 5  # k larger than the collection: everything, no error
@@ -155,7 +155,7 @@ def test_query_respects_k_and_small_collections(filled) -> None:  # noqa: ANN001
     assert store.query(empty, axis(1), 3) == []
 
 
-def test_query_where_equality_and_in(filled) -> None:  # noqa: ANN001
+def test_query_where_equality_and_in(filled) -> None:
     store, name = filled
     q = axis(0)
     hits = store.query(name, q, 5, where={"theme": 2})
@@ -170,7 +170,7 @@ def test_query_where_equality_and_in(filled) -> None:  # noqa: ANN001
     assert [h.record.id for h in store.query(name, q, 2, where={"theme": {"$in": [1, 2, 3]}})] == ["a", "b"]
 
 
-def test_publish_and_live(filled) -> None:  # noqa: ANN001
+def test_publish_and_live(filled) -> None:
     store, name = filled
     assert store.live() is None  # created is not published
     store.publish(name, extra={"ingested_at": "2026-01-01T00:00:00+00:00", "chunks": 5})
@@ -183,7 +183,7 @@ def test_publish_and_live(filled) -> None:  # noqa: ANN001
     assert live.extra["chunks"] == 5 and live.extra["ingested_at"].startswith("2026-01-01")
 
 
-def test_publish_switches_atomically_between_versions(filled) -> None:  # noqa: ANN001
+def test_publish_switches_atomically_between_versions(filled) -> None:
     store, v1 = filled
     store.publish(v1)
     v2 = vname(store, 2)
@@ -196,13 +196,13 @@ def test_publish_switches_atomically_between_versions(filled) -> None:  # noqa: 
     assert [r.id for r in store.get_all(v1)] == ["a", "b", "c", "d", "e"]  # the old version is untouched
 
 
-def test_publish_unknown_version_is_refused(store) -> None:  # noqa: ANN001
+def test_publish_unknown_version_is_refused(store) -> None:
     with pytest.raises(StoreError):
         store.publish(vname(store, 9))
     assert store.live() is None
 
 
-def test_unknown_version_raises_store_error(store) -> None:  # noqa: ANN001
+def test_unknown_version_raises_store_error(store) -> None:
     missing = vname(store, 9)
     for call in (lambda: store.count(missing), lambda: store.get_all(missing),
                  lambda: store.query(missing, axis(0), 3), lambda: store.upsert(missing, [rec("a", axis(0))])):
@@ -210,7 +210,7 @@ def test_unknown_version_raises_store_error(store) -> None:  # noqa: ANN001
             call()
 
 
-def test_delete_version_refuses_the_live_one(filled) -> None:  # noqa: ANN001
+def test_delete_version_refuses_the_live_one(filled) -> None:
     store, v1 = filled
     v2 = vname(store, 2)
     store.create_version(v2, EMB)
@@ -226,7 +226,7 @@ def test_delete_version_refuses_the_live_one(filled) -> None:  # noqa: ANN001
     assert store.live().name == v1
 
 
-def test_versions_lists_published_and_unfinished(filled) -> None:  # noqa: ANN001
+def test_versions_lists_published_and_unfinished(filled) -> None:
     store, v1 = filled
     v3, v2 = vname(store, 3), vname(store, 2)
     store.create_version(v3, OTHER_EMB, extra={"state": "building"})
@@ -242,14 +242,14 @@ def test_versions_lists_published_and_unfinished(filled) -> None:  # noqa: ANN00
     assert all(v.created_at for v in versions)
 
 
-def test_duplicate_version_name_is_refused(filled) -> None:  # noqa: ANN001
+def test_duplicate_version_name_is_refused(filled) -> None:
     store, v1 = filled
     with pytest.raises(StoreError):
         store.create_version(v1, EMB)
     assert store.count(v1) == 5  # and the existing version is untouched
 
 
-def test_large_upsert_in_batches(store) -> None:  # noqa: ANN001
+def test_large_upsert_in_batches(store) -> None:
     """More records than one Chroma batch (500): all arrive, get_all pages through them."""
     name = vname(store, 1)
     store.create_version(name, EMB)
@@ -264,7 +264,7 @@ def test_large_upsert_in_batches(store) -> None:  # noqa: ANN001
     assert hit.record.id == "r0777" and hit.score == pytest.approx(1.0, abs=1e-4)
 
 
-def test_thread_safe_reads_during_writes(filled) -> None:  # noqa: ANN001
+def test_thread_safe_reads_during_writes(filled) -> None:
     import threading
 
     store, v1 = filled

@@ -6,13 +6,15 @@ to the live version, so publishing is a single upsert that readers see all at on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -34,12 +36,12 @@ def _chroma_ef(embedder: Embedder | None) -> Any:  # the chromadb type lives beh
         def __init__(self, inner: Embedder | None) -> None:
             self.inner = inner
 
-        def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - chromadb's signature
+        def __call__(self, input: Documents) -> Embeddings:
             if self.inner is None:
                 raise RuntimeError("embeddings are always computed by the praktijkkaart embedder")
             return list(self.inner.embed_passages(list(input)))
 
-        def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
+        def embed_query(self, input: Documents) -> Embeddings:
             if self.inner is None:
                 raise RuntimeError("embeddings are always computed by the praktijkkaart embedder")
             return [self.inner.embed_query(t) for t in input]
@@ -52,7 +54,7 @@ def _chroma_ef(embedder: Embedder | None) -> Any:  # the chromadb type lives beh
             return {}
 
         @staticmethod
-        def build_from_config(config: dict[str, Any]) -> "PraktijkkaartEmbeddingFunction":
+        def build_from_config(config: dict[str, Any]) -> PraktijkkaartEmbeddingFunction:  # noqa: ARG004 - chromadb API
             return PraktijkkaartEmbeddingFunction(None)
 
         def default_space(self) -> str:  # type: ignore[override]
@@ -95,7 +97,7 @@ class ChromaStore:
                             assert self.path is not None
                             self.path.mkdir(parents=True, exist_ok=True)
                             self._client = chromadb.PersistentClient(path=str(self.path), settings=cs)
-                    except Exception as exc:  # noqa: BLE001 - translate any client failure
+                    except Exception as exc:
                         raise StoreError(self._unreachable(exc)) from exc
                     self._ef = _chroma_ef(self._embedder)
         return self._client
@@ -109,7 +111,7 @@ class ChromaStore:
             self._get().heartbeat()
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(self._unreachable(exc)) from exc
 
     @property
@@ -124,7 +126,7 @@ class ChromaStore:
             return self._get().get_collection(version, embedding_function=self._ef)
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(f"Indexversie {version} bestaat niet of is onleesbaar: {exc}") from exc
 
     # -- versions ---------------------------------------------------------------------------
@@ -155,13 +157,13 @@ class ChromaStore:
         return sorted(out, key=lambda v: v.name)
 
     def create_version(self, name: str, embedder: EmbedderInfo, extra: dict[str, Any] | None = None) -> None:
-        meta = {"embedder": embedder.fingerprint, "created_at": datetime.now(timezone.utc).isoformat(),
+        meta = {"embedder": embedder.fingerprint, "created_at": datetime.now(UTC).isoformat(),
                 "extra": json.dumps(extra or {})}
         client = self._get()
         try:
             client.create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
                                      embedding_function=self._ef)
-        except Exception as exc:  # noqa: BLE001 - same contract as MemoryStore
+        except Exception as exc:
             raise StoreError(f"Versie {name} bestaat al of kan niet worden gemaakt: {exc}") from exc
 
     def upsert(self, version: str, records: Sequence[Record]) -> None:
@@ -198,7 +200,7 @@ class ChromaStore:
                 return []
             got = col.query(query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n,
                             where=to_chroma(where), include=["documents", "metadatas", "distances"])
-        except Exception as exc:  # noqa: BLE001 - e.g. the version was pruned by another process
+        except Exception as exc:
             self._handles.pop(version, None)
             raise StoreError(f"Zoeken in indexversie {version} mislukte: {exc}") from exc
         return [Hit(Record(rid, doc, dict(meta)), 1.0 - float(dist))
@@ -207,7 +209,7 @@ class ChromaStore:
 
     def publish(self, version: str, extra: dict[str, Any] | None = None) -> None:
         self._collection(version)  # must exist
-        meta = {"version": version, "published_at": datetime.now(timezone.utc).isoformat(),
+        meta = {"version": version, "published_at": datetime.now(UTC).isoformat(),
                 "extra": json.dumps(extra or {})}
         self._meta().upsert(ids=[_POINTER_ID], embeddings=[[1.0]], documents=[version], metadatas=[meta])
 
@@ -218,7 +220,7 @@ class ChromaStore:
             got = self._meta().get(ids=[_LEASE_ID], include=["metadatas"])
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StoreError(self._unreachable(exc)) from exc
         if not got["ids"]:
             return None
@@ -245,12 +247,12 @@ class ChromaStore:
                     return False
                 meta.upsert(ids=[_LEASE_ID], embeddings=[[1.0]], documents=[owner],
                             metadatas=[{"owner": owner, "expires_at": now + float(ttl_s),
-                                        "acquired_at": datetime.now(timezone.utc).isoformat()}])
+                                        "acquired_at": datetime.now(UTC).isoformat()}])
                 time.sleep(_LEASE_SETTLE_S)
                 confirmed = self.lease_holder()
             except StoreError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise StoreError(self._unreachable(exc)) from exc
             return confirmed is not None and confirmed[0] == owner
 
@@ -269,7 +271,5 @@ class ChromaStore:
         if live and live.name == version:
             raise StoreError("De live indexversie kan niet worden verwijderd.")
         self._handles.pop(version, None)
-        try:
+        with contextlib.suppress(Exception):  # already gone is fine
             self._get().delete_collection(version)
-        except Exception:  # noqa: BLE001 - already gone is fine
-            pass

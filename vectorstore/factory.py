@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from praktijkkaart.settings import Settings
 
 
-def make_store(settings: "Settings", embedder: Embedder | None = None) -> Store:
+def make_store(settings: Settings, embedder: Embedder | None = None) -> Store:
     if settings.store_backend == "memory":
         from vectorstore.memory import MemoryStore
 

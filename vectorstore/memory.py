@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class MemoryStore:
             if name in self._versions:
                 raise StoreError(f"Versie {name} bestaat al.")
             self._versions[name] = {}
-            self._info[name] = VersionInfo(name, embedder.fingerprint, datetime.now(timezone.utc).isoformat(),
+            self._info[name] = VersionInfo(name, embedder.fingerprint, datetime.now(UTC).isoformat(),
                                            extra=dict(extra or {}))
 
     def _records(self, version: str) -> dict[str, Record]:
