@@ -32,7 +32,17 @@ def summarize_ms(values: Sequence[float]) -> dict[str, float | int | None]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MB (Linux ru_maxrss is in KiB)."""
+    """Peak resident set size of this process in MB.
+
+    VmHWM first: it belongs to this address space, while ru_maxrss carries the parent's peak across fork+exec.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            hwm = parse_vm_hwm(f.read())
+        if hwm is not None:
+            return hwm
+    except OSError:
+        pass
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(kib / 1024, 1) if sys.platform != "darwin" else round(kib / 1024 / 1024, 1)
 

@@ -210,22 +210,10 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     for start in range(0, len(reused), 500):
         store.upsert(name, reused[start:start + 500])
     todo = [c for c in chunks if c.embed_key not in vectors]
-    done = len(reused)
     if progress:
-        progress(done, len(chunks))
-    last_new: Record | None = None
-    for mode in ("passage", "query"):
-        part = [c for c in todo if c.embed_mode == mode]
-        for start in range(0, len(part), settings.embed_batch_size):
-            batch = part[start:start + settings.embed_batch_size]
-            records = [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, embed_chunks(embedder, batch))]
-            store.upsert(name, records)
-            last_new = records[-1]
-            done += len(batch)
-            if progress:
-                progress(done, len(chunks))
-            if keep_lease:
-                keep_lease()
+        progress(len(reused), len(chunks))
+    last_new = _embed_missing(settings.embed_batch_size, store, embedder, name, todo,
+                              _Tick(len(reused), len(chunks), progress, keep_lease))
 
     probe = reused[0] if reused else last_new
     assert probe is not None  # a corpus always has the card's chunks
@@ -238,6 +226,38 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     })
     _prune(store, settings.keep_versions, keep={name, live.name if live else name})
     return summary(name, True, len(todo), hits)
+
+
+@dataclass
+class _Tick:
+    """Progress after every batch, and the lease renewed so a crashed writer's lock can be taken over."""
+
+    done: int
+    total: int
+    progress: Progress | None
+    keep_lease: Callable[..., None] | None
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.progress:
+            self.progress(self.done, self.total)
+        if self.keep_lease:
+            self.keep_lease()
+
+
+def _embed_missing(batch_size: int, store: Store, embedder: Embedder, name: str, todo: Sequence[Chunk],
+                   tick: _Tick) -> Record | None:
+    """Embed and upsert the chunks no cache or earlier version had; returns the last record written."""
+    last_new: Record | None = None
+    for mode in ("passage", "query"):
+        part = [c for c in todo if c.embed_mode == mode]
+        for start in range(0, len(part), batch_size):
+            batch = part[start:start + batch_size]
+            records = [Record(c.id, c.text, c.metadata, v) for c, v in zip(batch, embed_chunks(embedder, batch))]
+            store.upsert(name, records)
+            last_new = records[-1]
+            tick(len(batch))
+    return last_new
 
 
 def _known_vectors(store: Store, fingerprint: str, chunks: Sequence[Chunk],

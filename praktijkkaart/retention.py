@@ -23,7 +23,7 @@ def forget_logs(settings: Settings, before: date) -> int:
 
 
 def forget_command(settings: Settings, *, before: date | None, as_json: bool) -> int:
-    from ui.feedback import forget_before
+    from assistant.feedback import forget_before
 
     cutoff = before or (datetime.now(UTC) - timedelta(days=settings.retention_days)).date()
     result = {"before": cutoff.isoformat(), "feedback_deleted": forget_before(settings, cutoff),

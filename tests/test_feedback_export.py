@@ -1,4 +1,4 @@
-"""The local feedback store (ui/feedback.py), the Markdown export (ui/export.py) and the render helpers."""
+"""The local feedback store (assistant/feedback.py), the Markdown export (ui/export.py) and the render helpers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from assistant.types import Answer, Citation, LinkRef, Passage
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
-from ui.feedback import db_path, forget_before, list_feedback, save_feedback
+from assistant.feedback import db_path, forget_before, list_feedback, save_feedback
 from ui.render import (
     answer_body, escape_markdown, markdown_link, safe_answer_markdown, safe_url, stream_without_images, strip_images, until_sources,
 )

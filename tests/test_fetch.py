@@ -294,8 +294,11 @@ def test_prompt_injection_page_is_stored_as_data_and_obeyed_nowhere(env: Env, no
     assert (env.settings.corpus_dir / "link_notes.yaml").read_bytes() == notes_yaml
 
     card = load_card(env.settings.corpus_dir)
-    chunks = [c for c in resource_chunks(env.settings, card) if CANARY in c.text]
+    # Stored verbatim, but the instruction and the canary never reach the index (corpus/safe_text).
+    chunks = [c for c in resource_chunks(env.settings, card)
+              if c.metadata["source"] == env.url("pharos-infosheet-welbevinden")]
     assert chunks
+    assert not any(CANARY in c.text or "Negeer alle vorige instructies" in c.text for c in chunks)
     for c in chunks:
         assert c.metadata["source"] == env.url("pharos-infosheet-welbevinden")
         assert json.loads(c.metadata["links"]) == [{"url": env.url("pharos-infosheet-welbevinden"),

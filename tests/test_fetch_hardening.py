@@ -118,14 +118,16 @@ BOMBS = {
 }
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 from fetch_server import LoopbackOnlyTransport
 from ingest.fetch import fetch_links
 from praktijkkaart.settings import Settings
 
 [result] = fetch_links(Settings(**json.loads(sys.argv[1])), only=[sys.argv[2]],
                        transport=LoopbackOnlyTransport()).results
-print(json.dumps({"error": result.error, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+# VmHWM belongs to this address space; ru_maxrss would inherit the (large) pytest parent's peak across fork+exec.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"error": result.error, "maxrss_kb": hwm}))
 """
 
 

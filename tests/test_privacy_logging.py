@@ -20,7 +20,7 @@ from assistant.privacy import is_valid_bsn, is_valid_iban
 from assistant.wiring import build_assistant
 from ingest.pipeline import run_ingest
 from praktijkkaart.settings import Settings
-from ui.feedback import db_path, list_feedback, save_feedback
+from assistant.feedback import db_path, list_feedback, save_feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,13 +65,21 @@ def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+CLEAN = "Hoe betrekken we ouders die slecht Nederlands spreken?"
+
+
 def ask_all(settings: Settings) -> None:
-    """Ingest into the embedded Chroma store in the data dir, then ask every question (fake embedder)."""
+    """Ingest into the embedded Chroma store in the data dir, then ask every question (fake embedder).
+
+    One personal-data policy (assistant/privacy): such a question is held back, not answered and not logged.
+    """
     run_ingest(settings)
     assistant = build_assistant(settings)
     for q in QUESTIONS:
         ans = assistant.answer(q)
-        assert ans.status in {"ok", "declined", "not_covered"}, (q, ans.status, ans.answer)
+        assert ans.status == "personal_data", (q, ans.status, ans.answer)
+        assert not any(raw in ans.question or raw in ans.answer for raw in RAW[:9]), ans
+    assert assistant.answer(CLEAN).status in {"ok", "declined", "not_covered"}
 
 
 def test_question_logging_is_off_by_default(store_dir: Path) -> None:
@@ -89,11 +97,7 @@ def test_logged_questions_and_feedback_are_redacted_everywhere(store_dir: Path) 
     ask_all(settings)
     [log] = list((store_dir / "logs").glob("vragen-*.log"))
     lines = log.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(QUESTIONS)
-    text = "\n".join(lines)
-    for placeholder in ("[BSN]", "[e-mailadres]", "[telefoonnummer]", "[IBAN]", "[naam]"):
-        assert placeholder in text, (placeholder, text)
-    assert "hoe betrekken we ouders die slecht Nederlands spreken?" in text  # the rest of the question stays
+    assert len(lines) == 1 and CLEAN in lines[0], lines  # held-back questions are not logged at all
 
     # Feedback through the store the UI uses: question, answer (an LLM could echo) and comment.
     for n, q in enumerate(QUESTIONS):

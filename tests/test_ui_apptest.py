@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 import assistant.core
 from praktijkkaart.settings import Settings
 from ui import eval_page, views
-from ui.feedback import list_feedback
+from assistant.feedback import list_feedback
 from ui.render import strip_images
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")

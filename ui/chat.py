@@ -17,7 +17,7 @@ from assistant.types import Answer, Filters
 from corpus.model import Card
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
-from ui.feedback import save_feedback
+from assistant.feedback import save_feedback
 from ui.render import (
     answer_body,
     domain,

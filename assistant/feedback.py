@@ -1,7 +1,7 @@
 """Local feedback store: thumbs and an optional comment per answer, in SQLite under the data dir.
 
 Nothing leaves the machine. Questions, answers and comments are redacted (assistant.privacy) before they are
-written (questions reach this store only after the UI's personal-data check has passed; an LLM answer could
+written (questions reach this store only after the assistant's personal-data policy has passed; an LLM answer could
 still echo something). Deleted rows are overwritten (secure_delete), so `forget` leaves no readable remains.
 """
 
