@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from assistant.feedback import db_path, forget_before, list_feedback, save_feedback
 from assistant.types import Answer, Citation, LinkRef, Passage
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
-from assistant.feedback import db_path, forget_before, list_feedback, save_feedback
 from ui.render import (
-    answer_body, escape_markdown, markdown_link, safe_answer_markdown, safe_url, stream_without_images, strip_images, until_sources,
+    answer_body,
+    escape_markdown,
+    markdown_link,
+    safe_answer_markdown,
+    safe_url,
+    stream_without_images,
+    strip_images,
+    until_sources,
 )
 
 URL = "https://www.hr.nl/onderzoek/scan-oudercontact"
@@ -70,8 +77,8 @@ def test_invalid_thumbs_value_is_refused(settings: Settings) -> None:
 
 
 def test_forget_before_removes_only_older_feedback(settings: Settings) -> None:
-    old = datetime(2023, 1, 10, 12, 0, tzinfo=timezone.utc)
-    new = datetime(2024, 6, 1, 9, 30, tzinfo=timezone.utc)
+    old = datetime(2023, 1, 10, 12, 0, tzinfo=UTC)
+    new = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
     save_feedback(settings, answer_id="old", question="q", answer="a", passage_ids=[], thumbs=1, now=old)
     save_feedback(settings, answer_id="new", question="q", answer="a", passage_ids=[], thumbs=0, now=new)
     assert forget_before(settings, date(2024, 1, 1)) == 1
@@ -100,7 +107,7 @@ def test_export_contains_questions_answers_and_sources() -> None:
     assert "## Vraag 1" in md and "## Vraag 2" in md
     assert "Hoe betrekken we ouders die slecht Nederlands spreken?" in md
     assert "Ga na hoe het contact met ouders/verzorgers nu loopt [1]." in md
-    assert f"1. [Scan oudercontact]({URL}) (hr\\.nl) — <{URL}>" in md
+    assert f"1. [Scan oudercontact]({URL}) (hr.nl) — <{URL}>" in md
     assert "2. [Oude link](https://example.org/weg)" in md and "werkte bij de laatste controle niet" in md
     assert "Thema 2 · Belang van brede samenwerking · Direct aan de slag" in md
     assert "Daar gaat de praktijkkaart niet over." in md
@@ -115,6 +122,20 @@ def test_export_escapes_questions_and_drops_images() -> None:
     assert "<script>" not in md and "\\<script\\>" in md
     assert "\\*\\*vet\\*\\*" in md
     assert "tracker.example" not in md and "[afbeelding: logo]" in md
+
+
+def test_markdown_export_has_no_needless_backslash_escapes() -> None:
+    """Clean Markdown: a full stop, a domain or a hyphen is not escaped; only what would start markup is."""
+    url = "https://www.yumpu.com/nl/document/read/56733340/adviesgesprek-groep-8"
+    answer = _answer(question="Wat doen we na de brugklas? En (hoe) met 8-jarigen?")
+    answer.answer = "Uit thema 4: een kansrijke doorstroom na de brugklas. Zie de handreiking [1]."
+    answer.citations = [Citation(n=1, url=url, title="Handreiking ‘kansrijke doorstroom na de brugklas’.",
+                                 passage_id="c-t2.direct.1")]
+    md = conversation_to_markdown([answer])
+    assert "\\" not in md, md
+    assert "brugklas’.](" in md and "(yumpu.com)" in md
+    assert "> Wat doen we na de brugklas? En (hoe) met 8-jarigen?" in md
+    assert "Thema 2 · Belang van brede samenwerking · Direct aan de slag" in md
 
 
 def test_export_of_an_empty_conversation_and_file_name() -> None:
