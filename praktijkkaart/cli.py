@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
+from praktijkkaart import feedback_cli
+
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
@@ -226,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")
     sp = add("forget", cmd_forget, "verwijder feedback en logs van voor een datum")
     sp.add_argument("--before", type=date.fromisoformat, help="datum (JJJJ-MM-DD); standaard: de bewaartermijn")
+    feedback_cli.register(sub)
     return p
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -184,3 +190,72 @@ def test_answer_body_and_stream_leave_out_the_answers_own_sources_list() -> None
 
     assert "".join(until_sources(pieces())) == "Intro [1].\n\n### Direct aan de slag:\n- Doe dit [1]\n\n"
     assert len(consumed) == 4  # the stream behind it ran to its end (the final Answer comes last)
+
+
+# --- `praktijkkaart feedback`: feedback given in the app, read back by school IT ------------------------------
+
+APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP_QUESTION = "Hoe begeleiden we leerlingen goed bij de overstap van groep 8 naar het vo?"
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "praktijkkaart.cli", "feedback", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _feedback_in_the_app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Ask a question in the app (AppTest), give thumbs down and a comment; returns the answer text."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.chat_input[0].set_value(APP_QUESTION).run()
+    at.feedback[0].set_value(0).run()
+    msg_id = at.session_state["messages"][-1]["id"]
+    at.text_input(key=f"fbc_{msg_id}").input("Ik miste de tolk voor leerling Sami, bel 06-12345678.")
+    [submit] = [b for b in at.button if b.label == "Verstuur toelichting"]
+    submit.click().run()
+    assert not at.exception, at.exception
+    return str(at.session_state["messages"][-1]["answer"].answer)
+
+
+@pytest.mark.slow
+def test_feedback_given_in_the_app_is_listed_by_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _feedback_in_the_app(tmp_path, monkeypatch)
+    save_feedback(Settings(data_dir=tmp_path), answer_id="b2", question="Wat doet een sleutelpersoon?",
+                  answer="Zo [1].", passage_ids=[], thumbs=None, comment="Graag meer voorbeelden.", generator="llm")
+
+    listed = _cli(tmp_path, "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    [app_row] = [r for r in rows if r["question"] == APP_QUESTION]
+    assert app_row["verdict"] == "niet nuttig" and app_row["thumbs"] == 0
+    assert app_row["comment"] == "Ik miste de tolk voor leerling [naam], bel [telefoonnummer]."  # redacted
+    assert app_row["generator"] == "extractive" and app_row["answer_id"]
+    assert datetime.fromisoformat(app_row["created_at"]).tzinfo is not None
+    [comment_only] = [r for r in rows if r["answer_id"] == "b2"]
+    assert comment_only["verdict"] == "alleen opmerking" and comment_only["generator"] == "llm"
+    assert "Sami" not in listed.stdout and "06-12345678" not in listed.stdout
+
+    as_csv = _cli(tmp_path, "--csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [r["vraag"] for r in table] == [r["question"] for r in rows]
+    assert table[0]["oordeel"] == "niet nuttig" and table[0]["toelichting"].startswith("Ik miste de tolk")
+
+    human = _cli(tmp_path)
+    assert human.returncode == 0 and APP_QUESTION in human.stdout and "niet nuttig" in human.stdout
+    assert "2 feedbackregels" in human.stdout
+
+
+def test_feedback_cli_on_an_empty_store(tmp_path: Path) -> None:
+    empty = _cli(tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert "nog geen feedback" in empty.stdout.lower()
+    assert json.loads(_cli(tmp_path, "--json").stdout) == []
+    assert not (tmp_path / "feedback.sqlite3").exists()  # reading does not create the store
