@@ -53,13 +53,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.stop()
+    from praktijkkaart.retention import apply_retention
+
+    retention = apply_retention(settings)  # after each ingest (also the nightly refresh), without a command
     cache_file = None
     if args.update_cache:
         from ingest.pipeline import update_cache
 
         cache_file = str(update_cache(settings))
     if args.json:
-        _print_json(summary.to_json() | ({"cache_file": cache_file} if cache_file else {}))
+        _print_json(summary.to_json() | {"retention": retention} | ({"cache_file": cache_file} if cache_file else {}))
     else:
         state = "gepubliceerd" if summary.published else "ongewijzigd (niets te doen)"
         print(f"Index {summary.version}: {state}\n"
@@ -71,6 +74,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"  duur {summary.seconds:.2f} s, embedder {summary.embedder}")
         if cache_file:
             print(f"  embeddingcache bijgewerkt: {cache_file}")
+        print(f"Bewaartermijn {retention['retention_days']} dagen: {retention['feedback_deleted']} feedbackregels en "
+              f"{retention['logs_deleted']} logbestanden verwijderd.")
     return 0
 
 
