@@ -62,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         cache_file = str(update_cache(settings))
     if args.json:
-        _print_json(summary.to_json() | {"retention": retention} | ({"cache_file": cache_file} if cache_file else {}))
+        _print_json(summary.to_json() | ({"cache_file": cache_file} if cache_file else {}))
     else:
         state = "gepubliceerd" if summary.published else "ongewijzigd (niets te doen)"
         print(f"Index {summary.version}: {state}\n"
