@@ -82,6 +82,7 @@ def test_word_export_is_a_meeting_note_with_real_hyperlinks() -> None:
     assert hyperlink_rels and all(r.is_external for r in hyperlink_rels)
     assert {r.target_ref for r in hyperlink_rels} == {SCAN, GROEP8}
     assert doc.core_properties.title == "Gesprek met de praktijkkaart-assistent"
+    assert doc.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang/@w:val") == ["nl-NL"]  # Dutch text
 
 
 def test_hostile_answer_text_yields_no_foreign_hyperlink() -> None:
@@ -120,3 +121,11 @@ def test_empty_conversation_and_file_name() -> None:
     doc = _read(conversation_to_docx([]))
     assert "nog geen vragen" in _text(doc)
     assert docx_filename(datetime(2024, 5, 1, 14, 5)) == "gesprek-praktijkkaart-2024-05-01-1405.docx"
+
+
+def test_control_characters_do_not_break_the_export() -> None:
+    """A pasted question or a model's answer may hold characters XML cannot carry (NUL, vertical tab)."""
+    answer = _answer("Antwoord\x0b met\x00 tekens\x1f [1]", [Citation(n=1, url=SCAN, title="Scan\x08", passage_id="p1")],
+                     question="Vraag\x0c met\x07 tekens?")
+    text = _text(_read(conversation_to_docx([answer])))
+    assert "Vraag met tekens?" in text and "Antwoord met tekens [1]" in text and "[1] Scan (" in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from docx import Document
@@ -47,6 +48,8 @@ _INLINE = re.compile(
     r"|(?P<entity>&(?:lt|gt|amp);)",
     re.IGNORECASE)
 _ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+# Characters XML 1.0 cannot carry (lxml refuses them): a pasted question or a model's answer may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def dutch_date(moment: datetime) -> str:
@@ -177,6 +180,21 @@ def _add_locations(doc: DocxDocument, answer: Answer) -> None:
             _paragraph(doc, "ListBullet", location)
 
 
+def _xml(text: str | None) -> str | None:
+    return _NOT_XML.sub("", text) if text else text
+
+
+def _xml_safe(answer: Answer) -> Answer:
+    """The answer with every text that reaches the document stripped of characters XML cannot carry."""
+    return replace(
+        answer, question=_xml(answer.question) or "", answer=_xml(answer.answer) or "", notice=_xml(answer.notice),
+        followup_of=_xml(answer.followup_of),
+        citations=[replace(c, title=_xml(c.title) or "", url=_xml(c.url) or "") for c in answer.citations],
+        passages=[replace(p, theme_title=_xml(p.theme_title) or "", heading=_xml(p.heading) or "",
+                          source_title=_xml(p.source_title), source_url=_xml(p.source_url)) for p in answer.passages],
+    )
+
+
 def _add_answer(doc: DocxDocument, i: int, answer: Answer, allowed: frozenset[str]) -> None:
     _paragraph(doc, "Heading1", f"Vraag {i}")
     _paragraph(doc, "Quote", answer.question)
@@ -194,11 +212,14 @@ def _add_answer(doc: DocxDocument, i: int, answer: Answer, allowed: frozenset[st
 
 
 def _dutch_language(doc: DocxDocument) -> None:
-    """Spelling check and screen readers read the note as Dutch."""
-    props = doc.styles["Normal"].element.get_or_add_rPr()
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), "nl-NL")
-    props.append(lang)
+    """Spelling check and screen readers read the note as Dutch (the template's default language is en-US)."""
+    langs = doc.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang")
+    if langs:
+        langs[0].set(qn("w:val"), "nl-NL")
+    else:
+        lang = OxmlElement("w:lang")
+        lang.set(qn("w:val"), "nl-NL")
+        doc.styles["Normal"].element.get_or_add_rPr().append(lang)
     doc.core_properties.language = "nl-NL"
 
 
@@ -217,7 +238,7 @@ def conversation_to_docx(answers: Sequence[Answer], *, now: datetime | None = No
     if not answers:
         doc.add_paragraph("Er zijn in dit gesprek nog geen vragen gesteld.").runs[0].italic = True
     for i, answer in enumerate(answers, start=1):
-        _add_answer(doc, i, answer, allowed)
+        _add_answer(doc, i, _xml_safe(answer), allowed)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
