@@ -1,4 +1,4 @@
-"""Retrieval and grounded Dutch answers. `from assistant import answer, build_assistant`.
+"""Retrieval and grounded Dutch answers. `from assistant import answer, build_assistant, as_langchain_retriever`.
 
 Imports are lazy so that importing the package does no work (models load on first use).
 """
@@ -17,4 +17,8 @@ def __getattr__(name: str) -> Any:
         from assistant import wiring
 
         return getattr(wiring, name)
+    if name == "as_langchain_retriever":
+        from assistant import langchain_retriever
+
+        return langchain_retriever.as_langchain_retriever
     raise AttributeError(name)

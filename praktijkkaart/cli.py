@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
+from praktijkkaart import feedback_cli
+
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
@@ -51,6 +53,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.stop()
+    from praktijkkaart.retention import apply_retention
+
+    retention = apply_retention(settings)  # after each ingest (also the nightly refresh), without a command
     cache_file = None
     if args.update_cache:
         from ingest.pipeline import update_cache
@@ -69,6 +74,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"  duur {summary.seconds:.2f} s, embedder {summary.embedder}")
         if cache_file:
             print(f"  embeddingcache bijgewerkt: {cache_file}")
+        print(f"Bewaartermijn {retention['retention_days']} dagen: {retention['feedback_deleted']} feedbackregels en "
+              f"{retention['logs_deleted']} logbestanden verwijderd.")
     return 0
 
 
@@ -226,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "controleer of alles klaar is om vragen te beantwoorden")
     sp = add("forget", cmd_forget, "verwijder feedback en logs van voor een datum")
     sp.add_argument("--before", type=date.fromisoformat, help="datum (JJJJ-MM-DD); standaard: de bewaartermijn")
+    feedback_cli.register(sub)
     return p
 
 

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from assistant.feedback import db_path, forget_before, list_feedback, save_feedback
 from assistant.types import Answer, Citation, LinkRef, Passage
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
-from assistant.feedback import db_path, forget_before, list_feedback, save_feedback
 from ui.render import (
-    answer_body, escape_markdown, markdown_link, safe_answer_markdown, safe_url, stream_without_images, strip_images, until_sources,
+    answer_body,
+    escape_markdown,
+    markdown_link,
+    safe_answer_markdown,
+    safe_url,
+    stream_without_images,
+    strip_images,
+    until_sources,
 )
 
 URL = "https://www.hr.nl/onderzoek/scan-oudercontact"
@@ -70,8 +83,8 @@ def test_invalid_thumbs_value_is_refused(settings: Settings) -> None:
 
 
 def test_forget_before_removes_only_older_feedback(settings: Settings) -> None:
-    old = datetime(2023, 1, 10, 12, 0, tzinfo=timezone.utc)
-    new = datetime(2024, 6, 1, 9, 30, tzinfo=timezone.utc)
+    old = datetime(2023, 1, 10, 12, 0, tzinfo=UTC)
+    new = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
     save_feedback(settings, answer_id="old", question="q", answer="a", passage_ids=[], thumbs=1, now=old)
     save_feedback(settings, answer_id="new", question="q", answer="a", passage_ids=[], thumbs=0, now=new)
     assert forget_before(settings, date(2024, 1, 1)) == 1
@@ -100,7 +113,7 @@ def test_export_contains_questions_answers_and_sources() -> None:
     assert "## Vraag 1" in md and "## Vraag 2" in md
     assert "Hoe betrekken we ouders die slecht Nederlands spreken?" in md
     assert "Ga na hoe het contact met ouders/verzorgers nu loopt [1]." in md
-    assert f"1. [Scan oudercontact]({URL}) (hr\\.nl) — <{URL}>" in md
+    assert f"1. [Scan oudercontact]({URL}) (hr.nl) — <{URL}>" in md
     assert "2. [Oude link](https://example.org/weg)" in md and "werkte bij de laatste controle niet" in md
     assert "Thema 2 · Belang van brede samenwerking · Direct aan de slag" in md
     assert "Daar gaat de praktijkkaart niet over." in md
@@ -115,6 +128,20 @@ def test_export_escapes_questions_and_drops_images() -> None:
     assert "<script>" not in md and "\\<script\\>" in md
     assert "\\*\\*vet\\*\\*" in md
     assert "tracker.example" not in md and "[afbeelding: logo]" in md
+
+
+def test_markdown_export_has_no_needless_backslash_escapes() -> None:
+    """Clean Markdown: a full stop, a domain or a hyphen is not escaped; only what would start markup is."""
+    url = "https://www.yumpu.com/nl/document/read/56733340/adviesgesprek-groep-8"
+    answer = _answer(question="Wat doen we na de brugklas? En (hoe) met 8-jarigen?")
+    answer.answer = "Uit thema 4: een kansrijke doorstroom na de brugklas. Zie de handreiking [1]."
+    answer.citations = [Citation(n=1, url=url, title="Handreiking ‘kansrijke doorstroom na de brugklas’.",
+                                 passage_id="c-t2.direct.1")]
+    md = conversation_to_markdown([answer])
+    assert "\\" not in md, md
+    assert "brugklas’.](" in md and "(yumpu.com)" in md
+    assert "> Wat doen we na de brugklas? En (hoe) met 8-jarigen?" in md
+    assert "Thema 2 · Belang van brede samenwerking · Direct aan de slag" in md
 
 
 def test_export_of_an_empty_conversation_and_file_name() -> None:
@@ -163,3 +190,72 @@ def test_answer_body_and_stream_leave_out_the_answers_own_sources_list() -> None
 
     assert "".join(until_sources(pieces())) == "Intro [1].\n\n### Direct aan de slag:\n- Doe dit [1]\n\n"
     assert len(consumed) == 4  # the stream behind it ran to its end (the final Answer comes last)
+
+
+# --- `praktijkkaart feedback`: feedback given in the app, read back by school IT ------------------------------
+
+APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP_QUESTION = "Hoe begeleiden we leerlingen goed bij de overstap van groep 8 naar het vo?"
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "praktijkkaart.cli", "feedback", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _feedback_in_the_app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Ask a question in the app (AppTest), give thumbs down and a comment; returns the answer text."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.chat_input[0].set_value(APP_QUESTION).run()
+    at.feedback[0].set_value(0).run()
+    msg_id = at.session_state["messages"][-1]["id"]
+    at.text_input(key=f"fbc_{msg_id}").input("Ik miste de tolk voor leerling Sami, bel 06-12345678.")
+    [submit] = [b for b in at.button if b.label == "Verstuur toelichting"]
+    submit.click().run()
+    assert not at.exception, at.exception
+    return str(at.session_state["messages"][-1]["answer"].answer)
+
+
+@pytest.mark.slow
+def test_feedback_given_in_the_app_is_listed_by_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _feedback_in_the_app(tmp_path, monkeypatch)
+    save_feedback(Settings(data_dir=tmp_path), answer_id="b2", question="Wat doet een sleutelpersoon?",
+                  answer="Zo [1].", passage_ids=[], thumbs=None, comment="Graag meer voorbeelden.", generator="llm")
+
+    listed = _cli(tmp_path, "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    [app_row] = [r for r in rows if r["question"] == APP_QUESTION]
+    assert app_row["verdict"] == "niet nuttig" and app_row["thumbs"] == 0
+    assert app_row["comment"] == "Ik miste de tolk voor leerling [naam], bel [telefoonnummer]."  # redacted
+    assert app_row["generator"] == "extractive" and app_row["answer_id"]
+    assert datetime.fromisoformat(app_row["created_at"]).tzinfo is not None
+    [comment_only] = [r for r in rows if r["answer_id"] == "b2"]
+    assert comment_only["verdict"] == "alleen opmerking" and comment_only["generator"] == "llm"
+    assert "Sami" not in listed.stdout and "06-12345678" not in listed.stdout
+
+    as_csv = _cli(tmp_path, "--csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [r["vraag"] for r in table] == [r["question"] for r in rows]
+    assert table[0]["oordeel"] == "niet nuttig" and table[0]["toelichting"].startswith("Ik miste de tolk")
+
+    human = _cli(tmp_path)
+    assert human.returncode == 0 and APP_QUESTION in human.stdout and "niet nuttig" in human.stdout
+    assert "2 feedbackregels" in human.stdout
+
+
+def test_feedback_cli_on_an_empty_store(tmp_path: Path) -> None:
+    empty = _cli(tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert "nog geen feedback" in empty.stdout.lower()
+    assert json.loads(_cli(tmp_path, "--json").stdout) == []
+    assert not (tmp_path / "feedback.sqlite3").exists()  # reading does not create the store

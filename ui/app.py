@@ -12,11 +12,13 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from praktijkkaart.retention import apply_retention_once  # noqa: E402
 from ui import views  # noqa: E402
 
 
 def main() -> None:
     st.set_page_config(page_title="Praktijkkaart-assistent", page_icon=":material/diversity_3:", layout="centered")
+    apply_retention_once(views.current_settings())  # old feedback and logs go at app start, without a command
     page = st.navigation([
         st.Page(views.chat_page, title="Chat", icon=":material/chat:", url_path="chat", default=True),
         st.Page(views.sources_page, title="Bronnen", icon=":material/menu_book:", url_path="bronnen"),

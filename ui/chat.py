@@ -16,7 +16,7 @@ from assistant.privacy import describe, find_personal_data, redact
 from assistant.types import Answer, Filters
 from corpus.model import Card
 from praktijkkaart.settings import Settings
-from ui.export import conversation_to_markdown, export_filename
+from ui.export_buttons import export_buttons
 from assistant.feedback import save_feedback
 from ui.render import (
     answer_body,
@@ -103,12 +103,7 @@ def _sidebar(settings: Settings, assistant: Assistant | None, card: Card) -> str
             st.caption("Antwoorden worden samengesteld uit de tekst van de praktijkkaart "
                        "(er is geen taalmodel ingesteld).")
             generator = "extractive"
-        answers = _answers()
-        st.download_button(
-            "Exporteer gesprek", data=conversation_to_markdown(answers), file_name=export_filename(),
-            mime="text/markdown", disabled=not answers, icon=":material/download:", width="stretch",
-            on_click="ignore", help="Vragen, antwoorden en bronnen als Markdown, bijvoorbeeld voor een teamoverleg.",
-        )
+        export_buttons(_answers())
     return generator
 
 

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from assistant.types import Answer
 from corpus.safe_text import safe_markdown
-from ui.render import answer_body, domain, escape_markdown, markdown_link, safe_url, strip_images
+from ui.render import answer_body, domain, safe_url, strip_images
 
 DEAD_LINK_NOTE = "link werkte bij de laatste controle niet"
+
+# Characters that start markup anywhere in a line, and line starts that make a heading, list or quote. A full
+# stop, a hyphen inside a word or a domain name stays as it is: the file is read by people, in any editor.
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
+_BLOCK_START = re.compile(r"^([ \t]*)([#+=-])")  # heading, list item, setext underline
+_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])")  # "8. " would start a numbered list
+
+
+def md_text(text: str) -> str:
+    """Plain text shown literally in Markdown, escaping only what would otherwise become markup."""
+    lines = []
+    for line in text.split("\n"):
+        line = _INLINE_SPECIAL.sub(r"\\\1", line)
+        line = _NUMBERED.sub(r"\1\\\2", _BLOCK_START.sub(r"\1\\\2", line, count=1), count=1)
+        lines.append(line)
+    return "  \n".join(lines)
+
+
+def _link(title: str, url: str) -> str:
+    target = safe_url(url)
+    return f"[{md_text(title)}]({target})" if target else md_text(title)
 
 
 def _sources(answer: Answer) -> list[str]:
     lines: list[str] = []
     for c in sorted(answer.citations, key=lambda c: c.n):
-        line = f"{c.n}. {markdown_link(c.title, c.url)} ({escape_markdown(domain(c.url))}) — <{c.url}>"
+        line = f"{c.n}. {_link(c.title, c.url)} ({md_text(domain(c.url))}) — <{c.url}>"
         if c.dead:
             line += f" ({DEAD_LINK_NOTE})"
         lines.append(line)
@@ -47,16 +69,16 @@ def conversation_to_markdown(answers: Sequence[Answer], *, now: datetime | None 
     if not answers:
         out += ["*Er zijn in dit gesprek nog geen vragen gesteld.*", ""]
     for i, answer in enumerate(answers, start=1):
-        out += [f"## Vraag {i}", "", "> " + escape_markdown(answer.question).replace("\n", "\n> "), ""]
+        out += [f"## Vraag {i}", "", "> " + md_text(answer.question).replace("\n", "\n> "), ""]
         out += ["**Antwoord**", "", strip_images(answer_body(answer.answer)).strip(), ""]
         if answer.notice:
-            out += [f"*{escape_markdown(answer.notice)}*", ""]
+            out += [f"*{md_text(answer.notice)}*", ""]
         sources = _sources(answer)
         if sources:
             out += ["**Bronnen**", "", *sources, ""]
         locations = _locations(answer) if answer.in_scope else []
         if locations:
-            out += ["**Uit de praktijkkaart**", "", *[f"- {escape_markdown(loc)}" for loc in locations], ""]
+            out += ["**Uit de praktijkkaart**", "", *[f"- {md_text(loc)}" for loc in locations], ""]
     if allowed_hrefs is None:
         allowed_hrefs = {c.url for a in answers for c in a.citations if safe_url(c.url) == c.url}
     return safe_markdown("\n".join(out), allowed_hrefs).rstrip() + "\n"
