@@ -1,4 +1,4 @@
-"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, bench, doctor, forget.
+"""`praktijkkaart` command line: ingest, status, ask, retrieve, fetch, links, eval, bench, doctor, forget, feedback.
 
 Every subcommand that a script may read has --json. Messages for people are Dutch.
 """

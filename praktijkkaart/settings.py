@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     # --- privacy ---------------------------------------------------------------------------------
     log_questions: bool = Field(False, description="Write questions to <data_dir>/logs (personal data redacted). Off by default.")
-    retention_days: int = Field(365, ge=1, description="Feedback and logs older than this are removed by 'praktijkkaart forget'.")
+    retention_days: int = Field(365, ge=1, description="Feedback and question logs older than this many days are removed automatically at app start and after each ingest, or on demand by 'praktijkkaart forget'.")
 
     @property
     def chroma_dir(self) -> Path:
