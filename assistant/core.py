@@ -17,7 +17,7 @@ from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
-from corpus.model import Card, load_card, load_synonyms
+from corpus.model import Card, Kind, load_card, load_synonyms
 from ingest.link_status import dead_links
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store, StoreError
@@ -256,7 +256,7 @@ def _related(r: Retrieval, card_items: dict[str, Passage]) -> list[Passage]:
     """The card items closest to a question the card does not cover (named, not quoted, in the decline)."""
     order = sorted(r.card_relevance, key=lambda i: -r.card_relevance[i])
     out = [card_items[i] for i in order if i in card_items and not card_items[i].caption
-           and card_items[i].kind not in ("intro", "algemeen")]
+           and card_items[i].kind not in (Kind.INTRO, Kind.ALGEMEEN)]
     return out[:MAX_RELATED]
 
 

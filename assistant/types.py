@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from corpus.model import KIND_LABELS, Kind
+
 SchoolFilter = Literal["po", "vo"]
 
 
@@ -70,7 +72,7 @@ class Passage:
     item_id: str  # card item id such as 't4.direct.2' (for resource chunks: 'bron:<link id>:<n>')
     theme: int | None  # 0 general part, 1-5 themes, None for linked-resource chunks
     theme_title: str
-    kind: str  # algemeen | intro | vraag | suggestie_direct | suggestie_lang | bron
+    kind: Kind
     heading: str
     text: str
     score: float
@@ -84,8 +86,6 @@ class Passage:
 
     @property
     def location(self) -> str:
-        from corpus.model import KIND_LABELS
-
         if self.theme is None:
             return f"Bron · {self.source_title or self.source_url}"
         if self.theme == 0:
