@@ -16,7 +16,7 @@ from assistant.inputs import check_question
 from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
-from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
+from assistant.types import Answer, AnswerStatus, Filters, Passage, Role, Turn
 from corpus.model import Card, Kind, load_card, load_synonyms
 from ingest.link_status import dead_links
 from praktijkkaart.settings import Settings
@@ -117,29 +117,29 @@ class Assistant:
             self._scope_model = load_scope_model(self.settings.corpus_dir, self.embedder.info.fingerprint)
         return self._scope_model  # type: ignore[return-value]
 
-    def _read(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None,
-              filters: Filters | None) -> tuple[ReadQuestion, Filters]:
+    def _read(self, question: str, history: list[Turn], filters: Filters | None) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
-        read = read_question(question, Turn.coerce(history), self.settings.max_history_turns)
+        read = read_question(question, history, self.settings.max_history_turns)
         f = filters or Filters()
         if f.school_type is None and read.school_type is not None:
             f = replace(f, school_type=read.school_type)
         return read, f
 
     def retrieve(self, question: str, *, k: int | None = None, filters: Filters | None = None,
-                 history: Sequence[Turn | Mapping[str, Any]] | None = None) -> list[Passage]:
+                 history: Sequence[Turn] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
+        turns = _turns(history)
         checked = check_question(question, self.settings.max_question_chars)
-        if checked.problem or not _privacy_check(checked.text, history).ok:
+        if checked.problem or not _privacy_check(checked.text, turns).ok:
             return []
         snap = self.snapshot()
-        read, f = self._read(checked.text, history, filters)
+        read, f = self._read(checked.text, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
         return _answer_order(compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type), r)[: k or self.settings.top_k]
 
     # -- answers ---------------------------------------------------------------------------------------
-    def answer(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+    def answer(self, question: str, history: Sequence[Turn] | None = None,
                filters: Filters | None = None, generator: str | None = None) -> Answer:
         final: Answer | None = None
         for piece in self.stream(question, history=history, filters=filters, generator=generator):
@@ -148,7 +148,7 @@ class Assistant:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+    def stream(self, question: str, history: Sequence[Turn] | None = None,
                filters: Filters | None = None, generator: str | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in pieces, then the final Answer."""
         started = time.perf_counter()
@@ -159,7 +159,8 @@ class Assistant:
             yield Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
                          status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
             return
-        privacy = _privacy_check(checked.text, history)
+        turns = _turns(history)
+        privacy = _privacy_check(checked.text, turns)
         if not privacy.ok:  # held back: no retrieval, nothing logged, the question itself only redacted
             yield privacy.message
             yield Answer(question=privacy.redacted, answer=privacy.message, in_scope=False, generator="extractive",
@@ -167,7 +168,7 @@ class Assistant:
             return
         try:
             snap = self.snapshot()
-            read, f = self._read(checked.text, history, filters)
+            read, f = self._read(checked.text, turns, filters)
             r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
             scope = decide_best((r.scope, r.scope_gloss), self.scope_model)
         except StoreError as exc:
@@ -232,14 +233,20 @@ class Assistant:
             log.warning("vraag niet gelogd: %s", exc)
 
 
-def _privacy_check(question: str, history: Sequence[Turn | Mapping[str, Any]] | None) -> PrivacyCheck:
+def _turns(history: Sequence[Turn] | None) -> list[Turn]:
+    """The history as a list of Turn, made once per call. Old {"role", "content"} dicts are still read
+    (scripts and tests of other branches pass them); the edges convert with Turn.coerce themselves."""
+    return Turn.coerce(history)
+
+
+def _privacy_check(question: str, history: Sequence[Turn]) -> PrivacyCheck:
     """One privacy decision over the question and the user's earlier turns (an earlier turn with a name in
     it is as personal as the question)."""
     check = check_personal_data(question)
     if not check.ok:
         return check
-    for turn in Turn.coerce(history):
-        earlier = check_personal_data(turn.content) if turn.role == "user" else check
+    for turn in history:
+        earlier = check_personal_data(turn.content) if turn.role == Role.USER else check
         if not earlier.ok:
             return replace(earlier, redacted=check.redacted)
     return check

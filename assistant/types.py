@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -24,23 +24,42 @@ class AnswerStatus(StrEnum):
     STORE_ERROR = "store_error"
 
 
+class Role(StrEnum):
+    """Who spoke an earlier turn (a StrEnum: equal to the 'role' string of the JSON history)."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
 @dataclass(frozen=True)
 class Turn:
-    """One earlier turn of the conversation."""
+    """One earlier turn of the conversation. `content` keeps the name of the JSON form ({"role", "content"})."""
 
-    role: Literal["user", "assistant"]
+    role: Role
     content: str
+
+    def __post_init__(self) -> None:
+        # Turn("user", ...) from older callers is read as the enum; an unknown role is refused here.
+        object.__setattr__(self, "role", Role(self.role))
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": str(self.role), "content": self.content}
 
     @classmethod
     def coerce(cls, turns: Iterable[Turn | Mapping[str, Any]] | None) -> list[Turn]:
-        """Typed turns from Turn objects or {"role", "content"} dicts (the JSON of `--history`)."""
+        """Typed turns from Turn objects or {"role", "content"} dicts (the JSON of `--history`, the UI's
+        messages). The edges (CLI, UI, evals, `answer()`) call this once; malformed entries are dropped."""
         out: list[Turn] = []
         for t in turns or ():
             if isinstance(t, Turn):
                 out.append(t)
-            elif isinstance(t, Mapping) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str):
-                out.append(cls(t["role"], t["content"]))
+            elif isinstance(t, Mapping) and t.get("role") in tuple(Role) and isinstance(t.get("content"), str):
+                out.append(cls(Role(t["role"]), t["content"]))
         return out
+
+
+# What the outer edges accept: typed turns or the old {"role", "content"} dicts.
+HistoryInput = Sequence[Turn | Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,10 @@ def w_cold(a: dict[str, Any]) -> dict[str, Any]:
            "since_start_ms": round((time.perf_counter() - _T_START) * 1000, 1),
            "imports_ms": round((imported - t_import) * 1000, 1)}
     if mode == "ask" and a.get("then_all"):
+        from assistant.types import Turn
+
         for g in _golden(a.get("limit")):
-            assistant.answer(g.question, history=[dict(h) for h in g.history] or None)
+            assistant.answer(g.question, history=Turn.coerce(g.history) or None)
         out["rss_after_all_questions_mb"] = peak_rss_mb()
     out["peak_rss_mb"] = peak_rss_mb()
     return out
@@ -212,6 +214,7 @@ def _quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     """Warm latency and quality, ours and naive interleaved question by question (same load for both)."""
+    from assistant.types import Turn
     from assistant.wiring import build_assistant
     from benchmarks.naive import NaiveIndex, chunk_theme, load_raw_text, theme_shingles
     from corpus.model import load_card
@@ -238,7 +241,7 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     timings: list[dict[str, float]] = []
     recs: list[dict[str, Any]] = []
     for g in golden:
-        history = [dict(h) for h in g.history] or None
+        history = Turn.coerce(g.history) or None
         t0 = time.perf_counter()
         assistant.retrieve(g.question, history=history)
         lat["retrieve"].append((time.perf_counter() - t0) * 1000)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from assistant.types import Answer
+from assistant.types import Answer, Turn
 from corpus.model import Card, load_card
 from evals.grounding import check_answer
 from evals.metrics import (
@@ -50,7 +50,7 @@ MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_recall_visible", "link_
 
 
 class AnswersQuestions(Protocol):
-    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer: ...
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer: ...
 
 
 def score_question(q: GoldenQuestion, answer: Answer, latency_ms: float, corpus_urls: set[str]) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def run_eval(assistant: AnswersQuestions, golden: Sequence[GoldenQuestion], *, g
     corpus_urls = {lk.url for lk in card.links}
     records: list[dict[str, Any]] = []
     for i, q in enumerate(golden, start=1):
-        history = [dict(h) for h in q.history] or None
+        history = Turn.coerce(q.history) or None
         start = time.perf_counter()
         try:
             answer = assistant.answer(q.question, history=history)

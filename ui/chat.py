@@ -13,7 +13,7 @@ import streamlit as st
 
 from assistant.core import Assistant
 from assistant.privacy import describe, find_personal_data, redact
-from assistant.types import Answer, Filters
+from assistant.types import Answer, Filters, Turn
 from corpus.model import Card
 from praktijkkaart.settings import Settings
 from ui.export import conversation_to_markdown, export_filename
@@ -232,7 +232,7 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
-        for item in assistant.stream(question, history=history, filters=filters, generator=generator):
+        for item in assistant.stream(question, history=Turn.coerce(history), filters=filters, generator=generator):
             if isinstance(item, Answer):
                 final.append(item)
             elif item:
