@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from assistant.diagnostics import Diagnostics
 from corpus.model import KIND_LABELS, Kind
 
 SchoolFilter = Literal["po", "vo"]
@@ -149,7 +150,7 @@ class Answer:
     themes: list[int] = field(default_factory=list)
     status: AnswerStatus = AnswerStatus.OK
     notice: str | None = None  # a Dutch note for the user (e.g. why the LLM answer was replaced)
-    meta: dict[str, Any] = field(default_factory=dict)  # timings, index version, scores
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)  # index version, scope, scores, timings, LLM
     more: str = ""  # Markdown, Dutch: the rest of the answer's theme(s), shown folded ("Meer uit thema N")
     followup_of: str | None = None  # read as a follow-up on this earlier question
 
@@ -163,6 +164,12 @@ class Answer:
             "status": str(self.status), "notice": self.notice, "themes": self.themes,
             "more": self.more, "followup_of": self.followup_of, "meta": self.meta,
         }
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The diagnostics as the `meta` dict of the JSON contract (`ask --json`). Kept for JSON readers and
+        for tests on other branches that read `answer.meta[...]`; code reads `diagnostics` instead."""
+        return self.diagnostics.to_json()
 
     @property
     def cited_passages(self) -> list[Passage]:

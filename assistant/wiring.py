@@ -4,6 +4,7 @@ backend, an ingest on first use. The CLI, the UI, the evals and the Python API b
 from __future__ import annotations
 
 import threading
+
 from assistant.core import Assistant
 from assistant.types import Answer, Filters, HistoryInput, Turn
 from praktijkkaart.settings import Settings

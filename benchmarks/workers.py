@@ -248,7 +248,7 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         ans = assistant.answer(g.question, history=history)
         lat["ask"].append((time.perf_counter() - t0) * 1000)
-        timings.append(dict(ans.meta.get("timings", {})))
+        timings.append(dict(ans.diagnostics.timings))
         t0 = time.perf_counter()  # the public Python API, as a user script calls it (one kept Assistant)
         api_answer(g.question, settings=settings, history=history)
         lat["api_answer"].append((time.perf_counter() - t0) * 1000)

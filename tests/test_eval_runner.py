@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.diagnostics import Diagnostics
 from assistant.types import Answer, Citation, LinkRef, Passage, Turn
 from corpus.model import load_card
 from evals.command import eval_command
@@ -53,11 +54,11 @@ class FakeAssistant:
             raise RuntimeError("store unavailable")
         text = " ".join([question] + [h.content for h in history or [] if h.role == "user"]).lower()
         items = next((ids for keys, ids in self.RULES if any(k in f" {text}" for k in keys)), None)
-        meta = {"decline_threshold": 0.5, "timings": {"total_ms": 1.0}}
+        diagnostics = Diagnostics(timings={"total_ms": 1.0})
         if items is None:
             return Answer(question=question, in_scope=False, generator="extractive", status="declined",
                           answer="Daar gaat de praktijkkaart niet over. De kaart gaat over vijf thema's.",
-                          meta=meta | {"scope_score": 0.2})
+                          diagnostics=diagnostics)
         passages = [_passage(i, n) for n, i in enumerate(items)]
         citations: list[Citation] = []
         lines = ["Dit staat in de praktijkkaart:"]
@@ -70,7 +71,7 @@ class FakeAssistant:
         lines += ["", "**Bronnen:**"] + [f"[{c.n}] {c.title} — {c.url}" for c in citations]
         return Answer(question=question, answer="\n".join(lines), in_scope=True, generator="extractive",
                       citations=citations, passages=passages, themes=[passages[0].theme or 0],
-                      meta=meta | {"scope_score": 0.8})
+                      diagnostics=diagnostics)
 
 
 GOLDEN_RAW = [

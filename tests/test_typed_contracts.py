@@ -33,3 +33,63 @@ def test_typed_history_and_legacy_dicts_give_the_same_answer(fake_settings) -> N
                                                    {"role": "assistant", "content": first.answer}])
     assert typed.followup_of == FOLLOW
     assert (typed.answer, typed.status, typed.followup_of) == (legacy.answer, legacy.status, legacy.followup_of)
+
+
+LEGACY_META_KEYS = {"version", "query", "scope", "scope_probability", "scope_features", "school_type",
+                    "theme_scores", "timings"}
+
+
+def test_diagnostics_are_typed_and_meta_is_their_legacy_json(fake_settings) -> None:
+    from assistant.diagnostics import Diagnostics
+    from assistant.scope import ScopeDecision, ScopeFeatures
+
+    a = build_assistant(fake_settings)
+    ans = a.answer(FOLLOW)
+    d = ans.diagnostics
+    assert isinstance(d, Diagnostics) and d.retrieval is not None
+    assert d.retrieval.version == a.snapshot().version.name and d.retrieval.query == FOLLOW
+    assert isinstance(d.retrieval.scope, ScopeDecision) and isinstance(d.retrieval.scope_features, ScopeFeatures)
+    assert 0.0 <= d.retrieval.scope_probability <= 1.0 and d.llm is None
+    assert d.timings["total_ms"] >= d.timings["dense_ms"] > 0
+    assert set(ans.meta) == LEGACY_META_KEYS  # the JSON contract (`ask --json`) keeps its keys
+    assert ans.meta["scope"] == str(d.retrieval.scope) and ans.to_json()["meta"] == ans.meta
+    assert all(isinstance(k, str) for k in ans.meta["theme_scores"])
+
+
+def test_answers_without_retrieval_have_empty_diagnostics(fake_settings) -> None:
+    a = build_assistant(fake_settings)
+    ans = a.answer("   ")
+    assert ans.status == "invalid_input" and ans.diagnostics.retrieval is None and ans.meta == {}
+
+
+def test_stream_yields_text_then_result(fake_settings) -> None:
+    from assistant.stream import AnswerStream
+
+    a = build_assistant(fake_settings)
+    s = a.stream(FOLLOW)
+    assert isinstance(s, AnswerStream)
+    pieces = list(s)
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == s.result.answer and s.result.status == "ok"
+    assert list(s) == []  # consumed once
+    assert a.stream(FOLLOW).result.answer == s.result.answer  # .result alone runs the stream to its end
+
+
+def test_stream_result_of_a_refused_question(fake_settings) -> None:
+    a = build_assistant(fake_settings)
+    s = a.stream("x" * (fake_settings.max_question_chars + 1))
+    assert list(s) == [s.result.answer] and s.result.status == "invalid_input"
+
+
+def test_an_error_inside_the_stream_reaches_the_reader(fake_settings) -> None:
+    from assistant.stream import AnswerStream
+
+    def broken():
+        yield "begin"
+        raise RuntimeError("kapot")
+
+    s = AnswerStream(broken())
+    with pytest.raises(RuntimeError, match="kapot"):
+        list(s)
+    with pytest.raises(RuntimeError, match="zonder antwoord"):
+        _ = s.result
