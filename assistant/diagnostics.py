@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.scope import ScopeDecision, ScopeFeatures
+from assistant.scope_types import ScopeDecision, ScopeFeatures
 
 # Stage name -> milliseconds: the retrieval stages (`*_ms`), compose_ms and total_ms.
 Timings = Mapping[str, float]
