@@ -17,22 +17,12 @@ from assistant.text import stem, words
 from assistant.types import Citation, Passage, SchoolFilter
 from corpus.model import Card, Kind
 from corpus.safe_text import is_quotable
+from corpus.text import card_sentences
 from praktijkkaart.settings import Settings
 
 MAX_OPENING_WORDS = 50
-_ABBREV = ("o.a.", "bijv.", "etc.", "d.w.z.", "m.b.t.", "e.d.", "i.p.v.")
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý‘'“(])")
+sentences = card_sentences  # the card's sentence splitter (corpus/text.py), by its old name
 _PARAGRAPH_KINDS = (Kind.INTRO, Kind.ALGEMEEN)
-
-
-def sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for piece in _SPLIT.split(text.strip()):
-        if out and out[-1].endswith(_ABBREV):
-            out[-1] = f"{out[-1]} {piece}"
-        else:
-            out.append(piece)
-    return [s for s in out if s]
 
 
 def theme_names(card: Card) -> list[str]:
