@@ -15,24 +15,14 @@ from dataclasses import dataclass, field
 from assistant.retrieval import Retrieval
 from assistant.text import stem, words
 from assistant.types import Citation, Passage, SchoolFilter
-from corpus.model import Card
+from corpus.model import Card, Kind
 from corpus.safe_text import is_quotable
+from corpus.text import card_sentences
 from praktijkkaart.settings import Settings
 
 MAX_OPENING_WORDS = 50
-_ABBREV = ("o.a.", "bijv.", "etc.", "d.w.z.", "m.b.t.", "e.d.", "i.p.v.")
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý‘'“(])")
-_PARAGRAPH_KINDS = ("intro", "algemeen")
-
-
-def sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for piece in _SPLIT.split(text.strip()):
-        if out and out[-1].endswith(_ABBREV):
-            out[-1] = f"{out[-1]} {piece}"
-        else:
-            out.append(piece)
-    return [s for s in out if s]
+sentences = card_sentences  # the card's sentence splitter (corpus/text.py), by its old name
+_PARAGRAPH_KINDS = (Kind.INTRO, Kind.ALGEMEEN)
 
 
 def theme_names(card: Card) -> list[str]:
@@ -193,7 +183,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card,
             used.append(p)
             budget -= _n_words(p.text)
     lead_themes = list(dict.fromkeys(p.theme for p in lead if p.theme is not None))
-    team = [p for p in ranked if p.kind == "vraag" and p not in lead and p.theme in lead_themes
+    team = [p for p in ranked if p.kind == Kind.VRAAG and p not in lead and p.theme in lead_themes
             and rel[p.item_id] >= settings.team_ratio * rel[ranked[0].item_id]][:2]
     shown_team = []
     for p in team:
@@ -252,9 +242,9 @@ def _more(card_passages: dict[str, Passage], card: Card, themes: list[int], show
             continue
         title = card.theme(th).title
         lines += ["", f"### Meer uit thema {th} „{title}”"]
-        for kind, heading in (("vraag", "Vragen om met je team te bespreken:"),
-                              ("suggestie_direct", "Direct aan de slag:"),
-                              ("suggestie_lang", "Op langere termijn:")):
+        for kind, heading in ((Kind.VRAAG, "Vragen om met je team te bespreken:"),
+                              (Kind.SUGGESTIE_DIRECT, "Direct aan de slag:"),
+                              (Kind.SUGGESTIE_LANG, "Op langere termijn:")):
             part = sorted((p for p in card_passages.values() if p.theme == th and p.kind == kind and p not in shown),
                           key=lambda p: _item_order(p.item_id))
             if part:
@@ -276,7 +266,7 @@ def _resource_quotes(retrieval: Retrieval, themes: list[int], limit: int = 1) ->
     out: list[tuple[Passage, str]] = []
     q = _stems(retrieval.query)
     for p in retrieval.ranked[:5]:
-        if p.kind != "bron" or p.heading == "Over deze bron" or p.parent_theme not in themes:
+        if p.kind != Kind.BRON or p.heading == "Over deze bron" or p.parent_theme not in themes:
             continue
         # Fetched text is data: only a plain sentence that instructs no one and points nowhere is quoted.
         good = [s for s in sentences(p.text) if is_quotable(s) and 6 <= len(s.split()) <= 40 and "\n" not in s]

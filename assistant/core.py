@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
 from assistant.conversation import ReadQuestion, read_question
+from assistant.diagnostics import Diagnostics, RetrievalDiagnostics
 from assistant.index import IndexSnapshot
 from assistant.inputs import check_question
 from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
-from assistant.types import Answer, AnswerStatus, Filters, Passage, Turn
-from corpus.model import Card, load_card, load_synonyms
+from assistant.stream import AnswerStream, Pieces
+from assistant.types import Answer, AnswerStatus, Filters, Passage, Role, Turn
+from corpus.model import Card, Kind, load_card, load_synonyms
 from ingest.link_status import dead_links
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store, StoreError
@@ -117,92 +118,83 @@ class Assistant:
             self._scope_model = load_scope_model(self.settings.corpus_dir, self.embedder.info.fingerprint)
         return self._scope_model  # type: ignore[return-value]
 
-    def _read(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None,
-              filters: Filters | None) -> tuple[ReadQuestion, Filters]:
+    def _read(self, question: str, history: list[Turn], filters: Filters | None) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
-        read = read_question(question, Turn.coerce(history), self.settings.max_history_turns)
+        read = read_question(question, history, self.settings.max_history_turns)
         f = filters or Filters()
         if f.school_type is None and read.school_type is not None:
             f = replace(f, school_type=read.school_type)
         return read, f
 
     def retrieve(self, question: str, *, k: int | None = None, filters: Filters | None = None,
-                 history: Sequence[Turn | Mapping[str, Any]] | None = None) -> list[Passage]:
+                 history: Sequence[Turn] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
+        turns = _turns(history)
         checked = check_question(question, self.settings.max_question_chars)
-        if checked.problem or not _privacy_check(checked.text, history).ok:
+        if checked.problem or not _privacy_check(checked.text, turns).ok:
             return []
         snap = self.snapshot()
-        read, f = self._read(checked.text, history, filters)
+        read, f = self._read(checked.text, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
         return _answer_order(compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type), r)[: k or self.settings.top_k]
 
     # -- answers ---------------------------------------------------------------------------------------
-    def answer(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+    def answer(self, question: str, history: Sequence[Turn] | None = None,
                filters: Filters | None = None, generator: str | None = None) -> Answer:
-        final: Answer | None = None
-        for piece in self.stream(question, history=history, filters=filters, generator=generator):
-            if isinstance(piece, Answer):
-                final = piece
-        assert final is not None
-        return final
+        return self.stream(question, history=history, filters=filters, generator=generator).result
 
-    def stream(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None = None,
-               filters: Filters | None = None, generator: str | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text in pieces, then the final Answer."""
+    def stream(self, question: str, history: Sequence[Turn] | None = None,
+               filters: Filters | None = None, generator: str | None = None) -> AnswerStream:
+        """The answer text in pieces (iterate), then the final Answer (`.result`)."""
+        return AnswerStream(self._pieces(question, _turns(history), filters, generator))
+
+    def _pieces(self, question: str, turns: list[Turn], filters: Filters | None, generator: str | None) -> Pieces:
         started = time.perf_counter()
-        gen = generator or self.settings.generator
         checked = check_question(question, self.settings.max_question_chars)
         if checked.problem:
             yield checked.problem
-            yield Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
-                         status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
-            return
-        privacy = _privacy_check(checked.text, history)
+            return Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
+                          status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
+        privacy = _privacy_check(checked.text, turns)
         if not privacy.ok:  # held back: no retrieval, nothing logged, the question itself only redacted
             yield privacy.message
-            yield Answer(question=privacy.redacted, answer=privacy.message, in_scope=False, generator="extractive",
-                         status=AnswerStatus.PERSONAL_DATA, notice=privacy.message)
-            return
+            return Answer(question=privacy.redacted, answer=privacy.message, in_scope=False, generator="extractive",
+                          status=AnswerStatus.PERSONAL_DATA, notice=privacy.message)
         try:
             snap = self.snapshot()
-            read, f = self._read(checked.text, history, filters)
+            read, f = self._read(checked.text, turns, filters)
             r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
             scope = decide_best((r.scope, r.scope_gloss), self.scope_model)
         except StoreError as exc:
             msg = str(exc)
             yield msg
-            yield Answer(question=checked.text, answer=msg, in_scope=False, generator="extractive",
-                         status=AnswerStatus.STORE_ERROR, notice=msg)
-            return
-        meta: dict[str, Any] = {"version": snap.version.name, "query": read.query, "scope": str(scope.decision),
-                "scope_probability": round(scope.probability, 4), "scope_features": r.scope.to_json(),
-                "school_type": f.school_type, "theme_scores": {str(k): round(v, 5) for k, v in r.theme_scores.items()},
-                "timings": r.timings}
+            return Answer(question=checked.text, answer=msg, in_scope=False, generator="extractive",
+                          status=AnswerStatus.STORE_ERROR, notice=msg)
+        seen = RetrievalDiagnostics(
+            version=snap.version.name, query=read.query, scope=scope.decision, scope_probability=scope.probability,
+            scope_features=r.scope, school_type=f.school_type, theme_scores=dict(r.theme_scores))
         self._log_question(checked.text)
         if scope.decision != ScopeDecision.ANSWER or not r.card_relevance:
-            yield from self._decline(checked.text, read, r, scope, meta, started)
-            return
+            return (yield from self._decline(checked.text, read, r, scope, seen, started))
         t0 = time.perf_counter()
         composed = compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type)
         passages = _answer_order(composed, r)[: max(self.settings.top_k, len(composed.used))]
+        timings = {**r.timings, "compose_ms": (time.perf_counter() - t0) * 1000}
         answer = Answer(question=checked.text, answer=composed.text, in_scope=True, generator="extractive",
                         citations=composed.citations, passages=passages,
                         themes=list(dict.fromkeys(p.theme for p in composed.lead if p.theme is not None)),
-                        meta=meta, more=composed.more, followup_of=read.followup_of)
-        meta["timings"] = {**r.timings, "compose_ms": (time.perf_counter() - t0) * 1000}
-        if gen == "llm":
-            from assistant.llm import llm_answer
+                        diagnostics=Diagnostics(seen, timings), more=composed.more, followup_of=read.followup_of)
+        if (generator or self.settings.generator) == "llm":
+            from assistant.llm import llm_pieces
 
-            yield from llm_answer(self.settings, answer, checked.text)
-            return
+            return (yield from llm_pieces(self.settings, answer, checked.text))
         yield from composed.text.splitlines(keepends=True)
-        meta["timings"]["total_ms"] = (time.perf_counter() - started) * 1000
-        yield answer
+        total_ms = (time.perf_counter() - started) * 1000  # after the reader took the pieces
+        return replace(answer, diagnostics=Diagnostics(seen, {**timings, "total_ms": total_ms}))
 
-    def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, meta: dict[str, Any],
-                 started: float) -> Iterator[str | Answer]:
+    def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, seen: RetrievalDiagnostics,
+                 started: float) -> Pieces:
         """Outside the card: 'niet over' with the related parts when there are any, else the plain decline."""
         related = _related(r, self.snapshot().card_items) if scope.decision == ScopeDecision.NOT_COVERED else []
         if related:
@@ -210,10 +202,10 @@ class Assistant:
         else:
             text, status = decline_text(self.card), AnswerStatus.DECLINED
         yield text
-        meta["timings"] = {**r.timings, "total_ms": (time.perf_counter() - started) * 1000}
-        yield Answer(question=question, answer=text, in_scope=False, generator="extractive",
-                     passages=r.ranked[: self.settings.top_k], status=status, meta=meta,
-                     followup_of=read.followup_of)
+        timings = {**r.timings, "total_ms": (time.perf_counter() - started) * 1000}
+        return Answer(question=question, answer=text, in_scope=False, generator="extractive",
+                      passages=r.ranked[: self.settings.top_k], status=status,
+                      diagnostics=Diagnostics(seen, timings), followup_of=read.followup_of)
 
     def _log_question(self, text: str) -> None:
         """Append the redacted question to today's log (opt-in). A failed write (full disk, read-only
@@ -232,14 +224,20 @@ class Assistant:
             log.warning("vraag niet gelogd: %s", exc)
 
 
-def _privacy_check(question: str, history: Sequence[Turn | Mapping[str, Any]] | None) -> PrivacyCheck:
+def _turns(history: Sequence[Turn] | None) -> list[Turn]:
+    """The history as a list of Turn, made once per call. Old {"role", "content"} dicts are still read
+    (scripts and tests of other branches pass them); the edges convert with Turn.coerce themselves."""
+    return Turn.coerce(history)
+
+
+def _privacy_check(question: str, history: Sequence[Turn]) -> PrivacyCheck:
     """One privacy decision over the question and the user's earlier turns (an earlier turn with a name in
     it is as personal as the question)."""
     check = check_personal_data(question)
     if not check.ok:
         return check
-    for turn in Turn.coerce(history):
-        earlier = check_personal_data(turn.content) if turn.role == "user" else check
+    for turn in history:
+        earlier = check_personal_data(turn.content) if turn.role == Role.USER else check
         if not earlier.ok:
             return replace(earlier, redacted=check.redacted)
     return check
@@ -256,7 +254,7 @@ def _related(r: Retrieval, card_items: dict[str, Passage]) -> list[Passage]:
     """The card items closest to a question the card does not cover (named, not quoted, in the decline)."""
     order = sorted(r.card_relevance, key=lambda i: -r.card_relevance[i])
     out = [card_items[i] for i in order if i in card_items and not card_items[i].caption
-           and card_items[i].kind not in ("intro", "algemeen")]
+           and card_items[i].kind not in (Kind.INTRO, Kind.ALGEMEEN)]
     return out[:MAX_RELATED]
 
 

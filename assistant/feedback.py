@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from assistant.privacy import redact
@@ -82,7 +82,7 @@ def save_feedback(
     if thumbs not in (None, 0, 1):
         raise ValueError("thumbs must be 0, 1 or None")
     clean_comment = redact(comment.strip()) if comment and comment.strip() else None
-    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+    created = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
     with _connect(settings) as conn:
         conn.execute(
             """
@@ -118,11 +118,11 @@ def list_feedback(settings: Settings) -> list[FeedbackRecord]:
 def forget_before(settings: Settings, before: date | datetime) -> int:
     """Delete feedback created before `before` (a date means midnight UTC of that day); returns the count."""
     if not isinstance(before, datetime):
-        before = datetime.combine(before, time.min, tzinfo=timezone.utc)
+        before = datetime.combine(before, time.min, tzinfo=UTC)
     elif before.tzinfo is None:
-        before = before.replace(tzinfo=timezone.utc)
+        before = before.replace(tzinfo=UTC)
     if not db_path(settings).exists():
         return 0
-    cutoff = before.astimezone(timezone.utc).isoformat()
+    cutoff = before.astimezone(UTC).isoformat()
     with _connect(settings) as conn:
         return conn.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount

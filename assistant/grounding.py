@@ -21,10 +21,9 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-import Stemmer
-
 from assistant.types import Answer, Passage
 from assistant.urls import extract_urls, foreign_urls, normalize_url
+from corpus.text import GROUNDING_STOPWORDS, dutch_stemmer, strip_accents
 
 Method = Literal["verbatim", "lexical"]
 
@@ -160,24 +159,7 @@ def verbatim_supported(sentence: str, passages_texts: Iterable[str]) -> bool:
 
 # --- lexical support -----------------------------------------------------------------------------
 
-_STOPWORDS = frozenset(
-    """aan af al alle alles als altijd andere ben bij daar daarom dan dat de der deze die dit doch doen door
-    dus een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand iets ik in
-    is ja je jij jou jouw jullie kan kon kunnen kunt maar me meer men met mij mijn moet moeten na naar niet
-    niets nog nu of om omdat onder ons onze ook op over reeds te tegen toch toen tot u uit uw van veel voor
-    want waren was wat we wel werd wezen wie wij wil wordt worden zal ze zelf zich zij zijn zo zonder zou
-    zoals zodat waar waarin waarbij welke hierbij daarbij daarnaast bijvoorbeeld bijv etc oa elkaar
-    hen hierover ermee erbij jezelf eigen vaak soms echter zowel ofwel enkel alleen juist extra goed""".split()
-)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("dutch")
-
-
-def _fold(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+_STOPWORDS = GROUNDING_STOPWORDS
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +169,7 @@ def _synonym_canon() -> dict[str, str]:
 
     canon: dict[str, str] = {}
     for group in load_synonyms().groups:
-        stems = [_stemmer().stemWord(_fold(w)) for g in group for w in re.findall(r"[\w-]+", g)]
+        stems = [dutch_stemmer().stemWord(strip_accents(w)) for g in group for w in re.findall(r"[\w-]+", g)]
         for s in stems:
             canon.setdefault(s, stems[0])
     return canon
@@ -196,10 +178,10 @@ def _synonym_canon() -> dict[str, str]:
 def content_stems(text: str) -> set[str]:
     """Content words of a text: folded, stop words removed, Dutch-stemmed, synonyms canonicalised."""
     text = _MARKER_RE.sub(" ", text.translate(_QUOTES)).casefold()
-    words = [_fold(w) for w in re.findall(r"\w+", text)]
+    words = [strip_accents(w) for w in re.findall(r"\w+", text)]
     words = [w for w in words if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())]
     canon = _synonym_canon()
-    return {canon.get(s, s) for s in _stemmer().stemWords(words)}
+    return {canon.get(s, s) for s in dutch_stemmer().stemWords(words)}
 
 
 def _covered(stem: str, passage: set[str]) -> bool:

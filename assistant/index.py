@@ -7,7 +7,6 @@ while ingest publishes a new one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -17,27 +16,23 @@ import numpy as np
 
 from assistant.text import Analyzer, stem, words
 from assistant.types import LinkRef, Passage
-from corpus.model import Synonyms
+from corpus.model import Kind, Synonyms
+from ingest.chunk_meta import ChunkMeta, ChunkRole
 from vectorstore.base import Record, Store, VersionInfo
-
-ROLE_ASKED, ROLE_OFFTOPIC = "asked", "offtopic"
 
 
 def passage_from_record(rec: Record, score: float = 0.0, dead: frozenset[str] = frozenset()) -> Passage:
-    m = rec.metadata
-    theme = int(m.get("theme", -1))
-    links = tuple(LinkRef(lk["url"], lk["title"], lk["url"] in dead, str(lk.get("school_type", "beide")))
-                  for lk in json.loads(m.get("links", "[]")))
-    is_resource = m.get("kind") == "bron"
+    m = ChunkMeta.from_flat(rec.metadata, default_item_id=rec.id)
+    links = tuple(LinkRef(lk.url, lk.title, lk.url in dead, lk.school_type or "beide") for lk in m.links)
+    resource = m.is_resource
     return Passage(
-        id=rec.id, item_id=str(m.get("item_id", rec.id)), theme=None if theme < 0 else theme,
-        theme_title=str(m.get("theme_title", "")), kind=str(m.get("kind", "")), heading=str(m.get("heading", "")),
-        text=rec.text, score=score, links=links, school_type=str(m.get("school_type", "beide")),
-        source_url=str(m["source"]) if is_resource else None,
-        source_title=str(m.get("source_title")) if is_resource else None,
-        parent_item_id=str(m.get("parent_item_id")) if is_resource else None,
-        parent_theme=int(m["parent_theme"]) if is_resource and "parent_theme" in m else None,
-        caption=bool(m.get("caption", False)),
+        id=rec.id, item_id=m.item_id, theme=m.theme, theme_title=m.theme_title, kind=m.kind, heading=m.heading,
+        text=rec.text, score=score, links=links, school_type=m.school_type,
+        source_url=m.source if resource else None,
+        source_title=str(m.source_title) if resource else None,
+        parent_item_id=str(m.parent_item_id) if resource else None,
+        parent_theme=m.parent_theme if resource else None,
+        caption=bool(m.caption),
     )
 
 
@@ -72,17 +67,17 @@ class IndexSnapshot:
     def load(cls, store: Store, version: VersionInfo, synonyms: Synonyms,
              dead_links: frozenset[str] = frozenset()) -> IndexSnapshot:
         records = store.get_all(version.name, with_embeddings=True)
-        by_role: dict[str, list[Record]] = {"passage": [], ROLE_ASKED: [], ROLE_OFFTOPIC: []}
+        by_role: dict[ChunkRole, list[tuple[Record, ChunkMeta]]] = {role: [] for role in ChunkRole}
         for r in records:
-            by_role.get(str(r.metadata.get("role", "passage")), by_role["passage"]).append(r)
-        passage_records = by_role["passage"]
+            meta = ChunkMeta.from_flat(r.metadata, default_item_id=r.id)
+            by_role[meta.role].append((r, meta))
+        passage_records = [r for r, _ in by_role[ChunkRole.PASSAGE]]
         passages = [passage_from_record(r, dead=dead_links) for r in passage_records]
-        card_rows = np.array([i for i, p in enumerate(passages) if p.kind != "bron"], dtype=np.int64)
+        card_rows = np.array([i for i, p in enumerate(passages) if p.kind != Kind.BRON], dtype=np.int64)
         card_pos = {passages[int(i)].item_id: n for n, i in enumerate(card_rows)}
-        asked_records = [r for r in by_role[ROLE_ASKED] if str(r.metadata.get("parent_item_id")) in card_pos]
-        asked = [AskedAs(r.text, card_pos[str(r.metadata["parent_item_id"])],
-                         str(r.metadata.get("link_url") or "") or None, str(r.metadata.get("school_type", "beide")))
-                 for r in asked_records]
+        asked_pairs = [(r, m) for r, m in by_role[ChunkRole.ASKED] if str(m.parent_item_id) in card_pos]
+        asked_records = [r for r, _ in asked_pairs]
+        asked = [AskedAs(r.text, card_pos[str(m.parent_item_id)], m.link_url, m.school_type) for r, m in asked_pairs]
         analyzer = Analyzer(synonyms=synonyms)
         docs = [f"{p.theme_title} {p.heading} {p.text} {' '.join(lk.title for lk in p.links)}" for p in passages]
         docs += [a.text for a in asked]
@@ -91,18 +86,19 @@ class IndexSnapshot:
         retriever.index([analyzer.tokens(d) or ["_"] for d in docs], show_progress=False)
         dim = next((len(r.embedding) for r in records if r.embedding is not None), 1)
         card_vectors = _matrix([passage_records[int(i)] for i in card_rows], dim)
-        off = by_role[ROLE_OFFTOPIC]
+        off_pairs = by_role[ChunkRole.OFFTOPIC]
+        off = [r for r, _ in off_pairs]
         off_vocab = {stem(w) for r in off for w in words(r.text)} - analyzer.vocabulary
         return cls(version=version, passages=passages, by_id={p.id: i for i, p in enumerate(passages)},
                    analyzer=analyzer, bm25=retriever, card_rows=card_rows, card_vectors=card_vectors,
                    asked=asked, asked_vectors=_matrix(asked_records, dim), offtopic_texts=[r.text for r in off],
-                   offtopic_topics=[str(r.metadata.get("heading", "")) for r in off],
+                   offtopic_topics=[m.heading for _, m in off_pairs],
                    offtopic_vectors=_matrix(off, dim), offtopic_vocab=frozenset(off_vocab))
 
     @cached_property
     def card_items(self) -> dict[str, Passage]:
         """Card passages (no linked-resource chunks) by item id, built once per snapshot."""
-        return {p.item_id: p for p in self.passages if p.kind != "bron"}
+        return {p.item_id: p for p in self.passages if p.kind != Kind.BRON}
 
     @cached_property
     def asked_card_pos(self) -> np.ndarray:
@@ -154,9 +150,9 @@ class IndexSnapshot:
             per_theme[key] = per_theme.get(key, 0) + 1
             per_kind[p.kind] = per_kind.get(p.kind, 0) + 1
         if self.asked:
-            per_kind["vraagvorm"] = len(self.asked)  # staff-language questions (retrieval only)
+            per_kind[Kind.VRAAGVORM] = len(self.asked)  # staff-language questions (retrieval only)
         if self.offtopic_texts:
-            per_kind["buiten_kaart"] = len(self.offtopic_texts)  # the off-topic bank (scope only)
+            per_kind[Kind.BUITEN_KAART] = len(self.offtopic_texts)  # the off-topic bank (scope only)
         return {"per_theme": per_theme, "per_kind": per_kind}
 
 

@@ -39,6 +39,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.diagnostics import LlmDiagnostics
+from assistant.stream import AnswerStream, Pieces
 from assistant.types import Answer, AnswerStatus
 from praktijkkaart.settings import Settings
 
@@ -89,9 +91,10 @@ def _chunk_text(chunk: Any) -> str:
     return ""
 
 
-def _fallback(extractive: Answer, notice: str, problems: list[str], extra: dict[str, Any]) -> Answer:
-    meta = {**extractive.meta, **extra, "llm_problems": problems}
-    return replace(extractive, generator="extractive", status=AnswerStatus.LLM_FALLBACK, notice=notice, meta=meta)
+def _fallback(extractive: Answer, notice: str, problems: list[str], llm: LlmDiagnostics) -> Answer:
+    diagnostics = replace(extractive.diagnostics, llm=replace(llm, problems=tuple(problems)))
+    return replace(extractive, generator="extractive", status=AnswerStatus.LLM_FALLBACK, notice=notice,
+                   diagnostics=diagnostics)
 
 
 def _stream_pieces(model: BaseChatModel, messages: list[BaseMessage], timeout_s: float, started: float,
@@ -117,19 +120,23 @@ def _stream_pieces(model: BaseChatModel, messages: list[BaseMessage], timeout_s:
 
 
 def llm_answer(settings: Settings, extractive: Answer, question: str,
-               model: BaseChatModel | None = None) -> Iterator[str | Answer]:
-    """Stream the model's answer as text pieces, then yield the validated final Answer.
+               model: BaseChatModel | None = None) -> AnswerStream:
+    """Stream the model's answer as text pieces (iterate), then `.result` is the validated final Answer.
 
     The pieces are the raw model tokens, shown while they arrive; only the final Answer counts. When the
     output fails validation (or the model errs or times out) the final Answer is the extractive one with
-    status 'llm_fallback', a Dutch notice and meta['llm_problems']; the UI and the CLI render the final
+    status 'llm_fallback', a Dutch notice and diagnostics.llm.problems; the UI and the CLI render the final
     Answer after the stream, so text that was streamed and then rejected is replaced. Never raises for
     model problems. `model` overrides the one from the settings (tests pass fake chat models).
     """
+    return AnswerStream(llm_pieces(settings, extractive, question, model))
+
+
+def llm_pieces(settings: Settings, extractive: Answer, question: str, model: BaseChatModel | None = None) -> Pieces:
+    """The generator behind `llm_answer` (the Assistant's own stream yields from it)."""
     if not extractive.in_scope or not extractive.passages:
         yield extractive.answer
-        yield extractive
-        return
+        return extractive
     started = time.perf_counter()
     if model is None:
         try:
@@ -138,11 +145,9 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
             reason = str(exc)
             reason = reason[:1].upper() + reason[1:]
             log.warning("LLM unavailable: %s", reason)
-            yield _fallback(extractive, NOTICE_UNAVAILABLE.format(reason=reason), [f"niet beschikbaar: {reason}"],
-                            {"llm_provider": settings.llm_provider})
-            return
-    name = _model_name(settings, model)
-    base_meta = {"llm_model": name, "llm_provider": settings.llm_provider}
+            return _fallback(extractive, NOTICE_UNAVAILABLE.format(reason=reason), [f"niet beschikbaar: {reason}"],
+                             LlmDiagnostics(provider=settings.llm_provider))
+    base = LlmDiagnostics(provider=settings.llm_provider, model=_model_name(settings, model))
     sources = build_sources(extractive)
     messages = build_messages(sources, question)
 
@@ -153,24 +158,22 @@ def llm_answer(settings: Settings, extractive: Answer, question: str,
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the extractive answer
         detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("LLM call failed (%s); falling back to the extractive answer", detail)
-        yield _fallback(extractive, NOTICE_ERROR, [f"fout van het taalmodel: {detail}"],
-                        {**base_meta, "llm_ms": round((time.perf_counter() - started) * 1000, 1)})
-        return
+        return _fallback(extractive, NOTICE_ERROR, [f"fout van het taalmodel: {detail}"],
+                         replace(base, ms=round((time.perf_counter() - started) * 1000, 1)))
 
     raw = "".join(pieces)
     checked = validate(raw, sources, extractive)
-    timing = {"llm_ms": round((time.perf_counter() - started) * 1000, 1),
-              "llm_first_token_ms": round(first_ms[0], 1) if first_ms else None}
+    timed = replace(base, ms=round((time.perf_counter() - started) * 1000, 1),
+                    first_token_ms=round(first_ms[0], 1) if first_ms else None)
     if checked.problems:
         log.info("LLM answer rejected: %s", "; ".join(checked.problems)[:500])
-        yield _fallback(extractive, NOTICE_UNSUPPORTED, checked.problems, {**base_meta, **timing})
-        return
-    meta = {**extractive.meta, **base_meta, **timing,
-            "llm_min_support": round(checked.min_support, 4) if checked.min_support is not None else None,
-            "extractive_citations": len(extractive.citations)}
-    yield Answer(question=extractive.question, answer=checked.text, in_scope=True, generator="llm",
-                 citations=checked.citations, passages=list(extractive.passages), themes=list(extractive.themes),
-                 status=AnswerStatus.OK, meta=meta, more=extractive.more, followup_of=extractive.followup_of)
+        return _fallback(extractive, NOTICE_UNSUPPORTED, checked.problems, timed)
+    llm = replace(timed, min_support=round(checked.min_support, 4) if checked.min_support is not None else None,
+                  extractive_citations=len(extractive.citations))
+    return Answer(question=extractive.question, answer=checked.text, in_scope=True, generator="llm",
+                  citations=checked.citations, passages=list(extractive.passages), themes=list(extractive.themes),
+                  status=AnswerStatus.OK, diagnostics=replace(extractive.diagnostics, llm=llm), more=extractive.more,
+                  followup_of=extractive.followup_of)
 
 
 __all__ = [
@@ -182,6 +185,7 @@ __all__ = [
     "build_sources",
     "check_gguf",
     "llm_answer",
+    "llm_pieces",
     "make_chat_model",
     "mask_instructions",
     "validate",

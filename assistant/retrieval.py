@@ -19,6 +19,8 @@ import numpy as np
 from assistant.index import IndexSnapshot
 from assistant.scope import ScopeFeatures, scope_features
 from assistant.types import Filters, Passage
+from corpus.model import Kind
+from ingest.chunk_meta import ChunkRole
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
 
@@ -225,7 +227,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         kw, kw_asked = kw_all[:n], kw_all[n:]
     with timer("dense_ms"):
         n_cand = settings.candidates * (3 if not f.empty else 1)
-        hits = store.query(snapshot.version.name, vecs.rank, n_cand, where={"role": "passage"})
+        hits = store.query(snapshot.version.name, vecs.rank, n_cand, where={"role": ChunkRole.PASSAGE.value})
         dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
         card_sims = snapshot.card_vectors @ vecs.rank if len(snapshot.card_rows) else np.zeros(0)
         asked_sims = snapshot.asked_vectors @ vecs.rank if len(snapshot.asked) else np.zeros(0)
@@ -235,7 +237,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
         fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
         for i in fused:
-            if snapshot.passages[i].kind == "bron":
+            if snapshot.passages[i].kind == Kind.BRON:
                 fused[i] *= settings.resource_weight
         ranked = _rank_passages(snapshot, fused, settings)
         card_rel: dict[str, float] = {}

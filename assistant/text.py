@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-import Stemmer
 
 from assistant.urls import URL_RE
 from corpus.model import Synonyms
+from corpus.text import SEARCH_STOPWORDS
+from corpus.text import fold as fold
+from corpus.text import stem as stem
 
-# Function words that carry no topic (kept short on purpose: 'ouders', 'school' etc. matter here).
-STOPWORDS = frozenset("""
-aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus een eens en er
-ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand iets ik in is ja je jij jou jouw jullie
-kan kun kunnen maar me meer men met mij mijn moet na naar niet niets nog nu of om omdat onder ons onze ook op over
-reeds te tegen toch toen tot u uit uw van veel voor want waren was wat we wel welk welke wie wij wil worden wordt
-zal ze zelf zich zij zijn zo zonder zou zouden zoals wanneer waarom waar hoeveel graag iemand even eigenlijk
-the a an of to and or is are be for in on with what how do does can i we my our you your it this that at as about
-""".split())
+# Function words that carry no topic: corpus/text.py (SEARCH_STOPWORDS).
+STOPWORDS = SEARCH_STOPWORDS
 
 # Function words that tell English from Dutch (short, frequent, rarely shared between the two).
 _ENGLISH = frozenset("""
@@ -38,24 +30,8 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _LINKING = ("s", "en", "e", "")
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed, typographic quotes unified."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return text.replace("’", "'").replace("‘", "'")
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("dutch")
-
-
 def words(text: str) -> list[str]:
     return [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
-
-
-def stem(word: str) -> str:
-    return str(_stemmer().stemWord(word))
 
 
 @dataclass
@@ -169,17 +145,10 @@ class Analyzer:
 
 
 # --- language of an answer (the LLM validator and the evals) -------------------------------------------
-# A wider word list than the question check above: answers are long, questions short.
+# The same function-word lists as the question check above. (Two wider lists, _DUTCH_COMMON and
+# _ENGLISH_COMMON, stood here unused; they were removed rather than switched on, which would change the
+# evals' 'dutch' metric.)
 
-_DUTCH_COMMON = frozenset(
-    "de het een en van je jij jouw op te dat die niet met voor zijn er aan om ook als bij naar wat hoe "
-    "wij ze kunnen kan deze dit worden wordt nog maar door over heeft hebben uit tot onze ons hun zich "
-    "meer dan waar wel geen mijn bijvoorbeeld hierbij welke wie zoals tussen elkaar".split()
-)
-_ENGLISH_COMMON = frozenset(
-    "the and of to a that for with on are be this as it you your our can how what which their they "
-    "from by or not have has do does there about would should could will these those where who".split()
-)
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
+
+from assistant.diagnostics import Diagnostics
+from corpus.model import KIND_LABELS, Kind
 
 SchoolFilter = Literal["po", "vo"]
 
@@ -22,23 +25,42 @@ class AnswerStatus(StrEnum):
     STORE_ERROR = "store_error"
 
 
+class Role(StrEnum):
+    """Who spoke an earlier turn (a StrEnum: equal to the 'role' string of the JSON history)."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
 @dataclass(frozen=True)
 class Turn:
-    """One earlier turn of the conversation."""
+    """One earlier turn of the conversation. `content` keeps the name of the JSON form ({"role", "content"})."""
 
-    role: Literal["user", "assistant"]
+    role: Role
     content: str
+
+    def __post_init__(self) -> None:
+        # Turn("user", ...) from older callers is read as the enum; an unknown role is refused here.
+        object.__setattr__(self, "role", Role(self.role))
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": str(self.role), "content": self.content}
 
     @classmethod
     def coerce(cls, turns: Iterable[Turn | Mapping[str, Any]] | None) -> list[Turn]:
-        """Typed turns from Turn objects or {"role", "content"} dicts (the JSON of `--history`)."""
+        """Typed turns from Turn objects or {"role", "content"} dicts (the JSON of `--history`, the UI's
+        messages). The edges (CLI, UI, evals, `answer()`) call this once; malformed entries are dropped."""
         out: list[Turn] = []
         for t in turns or ():
             if isinstance(t, Turn):
                 out.append(t)
-            elif isinstance(t, Mapping) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str):
-                out.append(cls(t["role"], t["content"]))
+            elif isinstance(t, Mapping) and t.get("role") in tuple(Role) and isinstance(t.get("content"), str):
+                out.append(cls(Role(t["role"]), t["content"]))
         return out
+
+
+# What the outer edges accept: typed turns or the old {"role", "content"} dicts.
+HistoryInput = Sequence[Turn | Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +92,7 @@ class Passage:
     item_id: str  # card item id such as 't4.direct.2' (for resource chunks: 'bron:<link id>:<n>')
     theme: int | None  # 0 general part, 1-5 themes, None for linked-resource chunks
     theme_title: str
-    kind: str  # algemeen | intro | vraag | suggestie_direct | suggestie_lang | bron
+    kind: Kind
     heading: str
     text: str
     score: float
@@ -84,8 +106,6 @@ class Passage:
 
     @property
     def location(self) -> str:
-        from corpus.model import KIND_LABELS
-
         if self.theme is None:
             return f"Bron · {self.source_title or self.source_url}"
         if self.theme == 0:
@@ -130,7 +150,7 @@ class Answer:
     themes: list[int] = field(default_factory=list)
     status: AnswerStatus = AnswerStatus.OK
     notice: str | None = None  # a Dutch note for the user (e.g. why the LLM answer was replaced)
-    meta: dict[str, Any] = field(default_factory=dict)  # timings, index version, scores
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)  # index version, scope, scores, timings, LLM
     more: str = ""  # Markdown, Dutch: the rest of the answer's theme(s), shown folded ("Meer uit thema N")
     followup_of: str | None = None  # read as a follow-up on this earlier question
 
@@ -144,6 +164,12 @@ class Answer:
             "status": str(self.status), "notice": self.notice, "themes": self.themes,
             "more": self.more, "followup_of": self.followup_of, "meta": self.meta,
         }
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The diagnostics as the `meta` dict of the JSON contract (`ask --json`). Kept for JSON readers and
+        for tests on other branches that read `answer.meta[...]`; code reads `diagnostics` instead."""
+        return self.diagnostics.to_json()
 
     @property
     def cited_passages(self) -> list[Passage]:

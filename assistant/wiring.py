@@ -4,11 +4,9 @@ backend, an ingest on first use. The CLI, the UI, the evals and the Python API b
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from assistant.core import Assistant
-from assistant.types import Answer, Filters, Turn
+from assistant.types import Answer, Filters, HistoryInput, Turn
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
 
@@ -44,9 +42,9 @@ class _Kept:
 _KEPT = _Kept()
 
 
-def answer(question: str, *, settings: Settings | None = None, history: Sequence[Turn | Mapping[str, Any]] | None = None,
+def answer(question: str, *, settings: Settings | None = None, history: HistoryInput | None = None,
            filters: Filters | None = None, assistant: Assistant | None = None) -> Answer:
     """Python API: one answer, same structure as `praktijkkaart ask --json`. Reuses one Assistant per
     settings, so the index and the model load once."""
     a = assistant or _KEPT.get(settings or Settings())
-    return a.answer(question, history=history, filters=filters)
+    return a.answer(question, history=Turn.coerce(history), filters=filters)

@@ -109,7 +109,9 @@ class NaiveIndex:
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         col = client.create_collection(COLLECTION, configuration={"hnsw": {"space": "cosine"}},
                                        embedding_function=None)
-        col.add(ids=[f"naive-{i:04d}" for i in range(len(chunks))], documents=chunks, embeddings=vectors)
+        # The recipe passes LangChain's list of float lists as is (Chroma takes it; its stub wants Sequence).
+        col.add(ids=[f"naive-{i:04d}" for i in range(len(chunks))], documents=chunks,
+                embeddings=vectors)  # type: ignore[arg-type]
         return cls(path, chunks, lc, col, time.perf_counter() - t0)
 
     @classmethod

@@ -32,7 +32,7 @@ def render_markdown(r: dict[str, Any]) -> str:
                      ("ours: assistant.answer() API", lat["ours"].get("api_answer") or lat["ours"]["ask"]),
                      (f"naive: similarity search top-4 ({r['naive']['chunks']} chunks)", lat["naive"]["search"])):
         L.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p95_ms'])} | {_fmt(s['max_ms'])} |")
-    L.append("\n**Where our ask time goes** (from `meta['timings']`), ms\n")
+    L.append("\n**Where our ask time goes** (from `Answer.diagnostics.timings`), ms\n")
     L.append("| part | p50 | p95 | mean |\n|---|---:|---:|---:|")
     for k, s in lat["ours"]["breakdown_ask"].items():
         L.append(f"| {k.removesuffix('_ms')} | {_fmt(s['p50_ms'])} | {_fmt(s['p95_ms'])} | {_fmt(s['mean_ms'])} |")

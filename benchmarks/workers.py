@@ -89,7 +89,8 @@ def target(name: str, value: float | None, limit: float | None, unit: str, note:
 
 
 def _settings_json(settings: Any) -> dict[str, Any]:
-    return settings.model_dump(mode="json", exclude={"llm_api_key"})
+    dumped: dict[str, Any] = settings.model_dump(mode="json", exclude={"llm_api_key"})
+    return dumped
 
 
 def _settings_from(d: dict[str, Any]) -> Any:
@@ -119,7 +120,7 @@ def run_worker(name: str, args: dict[str, Any], workdir: Path, timeout: float = 
     wall = time.perf_counter() - t0
     if proc.returncode != 0 or not out_path.exists():
         return {"error": f"exit {proc.returncode}: {proc.stderr[-2000:]}", "process_wall_s": round(wall, 2)}
-    out = json.loads(out_path.read_text(encoding="utf-8"))
+    out: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8"))
     out["process_wall_s"] = round(wall, 3)
     return out
 
@@ -171,8 +172,10 @@ def w_cold(a: dict[str, Any]) -> dict[str, Any]:
            "since_start_ms": round((time.perf_counter() - _T_START) * 1000, 1),
            "imports_ms": round((imported - t_import) * 1000, 1)}
     if mode == "ask" and a.get("then_all"):
+        from assistant.types import Turn
+
         for g in _golden(a.get("limit")):
-            assistant.answer(g.question, history=[dict(h) for h in g.history] or None)
+            assistant.answer(g.question, history=Turn.coerce(g.history) or None)
         out["rss_after_all_questions_mb"] = peak_rss_mb()
     out["peak_rss_mb"] = peak_rss_mb()
     return out
@@ -212,6 +215,7 @@ def _quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     """Warm latency and quality, ours and naive interleaved question by question (same load for both)."""
+    from assistant.types import Turn
     from assistant.wiring import build_assistant
     from benchmarks.naive import NaiveIndex, chunk_theme, load_raw_text, theme_shingles
     from corpus.model import load_card
@@ -238,14 +242,14 @@ def w_latency(a: dict[str, Any]) -> dict[str, Any]:
     timings: list[dict[str, float]] = []
     recs: list[dict[str, Any]] = []
     for g in golden:
-        history = [dict(h) for h in g.history] or None
+        history = Turn.coerce(g.history) or None
         t0 = time.perf_counter()
         assistant.retrieve(g.question, history=history)
         lat["retrieve"].append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         ans = assistant.answer(g.question, history=history)
         lat["ask"].append((time.perf_counter() - t0) * 1000)
-        timings.append(dict(ans.meta.get("timings", {})))
+        timings.append(dict(ans.diagnostics.timings))
         t0 = time.perf_counter()  # the public Python API, as a user script calls it (one kept Assistant)
         api_answer(g.question, settings=settings, history=history)
         lat["api_answer"].append((time.perf_counter() - t0) * 1000)
@@ -293,13 +297,15 @@ def w_scale(a: dict[str, Any]) -> dict[str, Any]:
     for batch in synthetic_records(n, templates, seed=int(a.get("seed", 8))):
         gen_s += time.perf_counter() - g0
         col.add(ids=[r.id for r in batch], documents=[r.text for r in batch], metadatas=[r.metadata for r in batch],
-                embeddings=np.stack([r.embedding for r in batch]))
+                embeddings=np.stack([r.embedding for r in batch if r.embedding is not None]))
         g0 = time.perf_counter()
     build_s = time.perf_counter() - t0
     store.publish(name)
     rss_after_build = peak_rss_mb()
     t0 = time.perf_counter()
-    snap = IndexSnapshot.load(store, store.live(), load_synonyms(settings.corpus_dir))
+    live = store.live()
+    assert live is not None  # published just above
+    snap = IndexSnapshot.load(store, live, load_synonyms(settings.corpus_dir))
     load_s = time.perf_counter() - t0
     questions = [g.question for g in _golden(None) if g.in_scope][: int(a.get("n_questions", SCALE_QUESTIONS))]
     for q in questions[:2]:  # warm-up

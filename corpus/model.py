@@ -7,22 +7,36 @@ tests can refer to passages by a readable, stable name such as ``t4.direct.2``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-Kind = Literal["algemeen", "intro", "vraag", "suggestie_direct", "suggestie_lang", "bron"]
+
+class Kind(StrEnum):
+    """What a chunk of the index is (a StrEnum: equal to, and stored as, its string)."""
+
+    ALGEMEEN = "algemeen"  # the card's general part (theme 0)
+    INTRO = "intro"
+    VRAAG = "vraag"
+    SUGGESTIE_DIRECT = "suggestie_direct"
+    SUGGESTIE_LANG = "suggestie_lang"
+    BRON = "bron"  # a chunk of a linked resource
+    VRAAGVORM = "vraagvorm"  # an asked-as question (retrieval only, never shown)
+    BUITEN_KAART = "buiten_kaart"  # a question of the off-topic bank (scope decision only)
+
+
 SchoolType = Literal["po", "vo", "beide"]
 
 KIND_LABELS: dict[str, str] = {
-    "algemeen": "Algemeen",
-    "intro": "Inleiding",
-    "vraag": "Vragen om jezelf te stellen",
-    "suggestie_direct": "Direct aan de slag",
-    "suggestie_lang": "Op langere termijn",
-    "bron": "Gelinkte bron",
+    Kind.ALGEMEEN: "Algemeen",
+    Kind.INTRO: "Inleiding",
+    Kind.VRAAG: "Vragen om jezelf te stellen",
+    Kind.SUGGESTIE_DIRECT: "Direct aan de slag",
+    Kind.SUGGESTIE_LANG: "Op langere termijn",
+    Kind.BRON: "Gelinkte bron",
 }
 
 _DEFAULT_DIR = Path(__file__).resolve().parent
@@ -168,11 +182,11 @@ def load_card(corpus_dir: Path | None = None) -> Card:
             # The list of what a school can do is one unit: one item, its bullets as sub-list.
             bullets = section["bullets"]
             general.append(Item(
-                id=f"{prefix}.1", theme=0, theme_title="Algemeen", kind="algemeen", heading=section["heading"],
+                id=f"{prefix}.1", theme=0, theme_title="Algemeen", kind=Kind.ALGEMEEN, heading=section["heading"],
                 text=section["heading"] + ":", subitems=tuple(" ".join(b["text"].split()) for b in bullets),
             ))
         else:
-            general.extend(_items(section["paragraphs"], prefix=prefix, kind="algemeen", theme=0,
+            general.extend(_items(section["paragraphs"], prefix=prefix, kind=Kind.ALGEMEEN, theme=0,
                                   theme_title="Algemeen", heading=section["heading"], links=links))
     themes = []
     for t in raw["themes"]:
@@ -180,11 +194,11 @@ def load_card(corpus_dir: Path | None = None) -> Card:
         common = {"theme": num, "theme_title": title, "links": links}
         themes.append(Theme(
             number=num, title=title,
-            intro=_items(t["intro"], prefix=f"t{num}.intro", kind="intro", heading="Inleiding", **common),
-            vragen=_items(t["vragen"], prefix=f"t{num}.vraag", kind="vraag", heading="Vragen om jezelf te stellen", **common),
-            direct=_items(t["direct"], prefix=f"t{num}.direct", kind="suggestie_direct",
+            intro=_items(t["intro"], prefix=f"t{num}.intro", kind=Kind.INTRO, heading="Inleiding", **common),
+            vragen=_items(t["vragen"], prefix=f"t{num}.vraag", kind=Kind.VRAAG, heading="Vragen om jezelf te stellen", **common),
+            direct=_items(t["direct"], prefix=f"t{num}.direct", kind=Kind.SUGGESTIE_DIRECT,
                           heading="Concrete suggesties om direct mee aan de slag te gaan", **common),
-            lang=_items(t["lang"], prefix=f"t{num}.lang", kind="suggestie_lang",
+            lang=_items(t["lang"], prefix=f"t{num}.lang", kind=Kind.SUGGESTIE_LANG,
                         heading="Concrete suggesties voor ontwikkeling op langere termijn", **common),
         ))
     if [t.number for t in themes] != list(range(1, len(themes) + 1)):

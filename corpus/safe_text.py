@@ -19,6 +19,8 @@ import unicodedata
 from collections.abc import Collection
 from itertools import pairwise
 
+from corpus.text import strip_accents
+
 LINK_REMOVED = "(link weggelaten)"
 EMAIL_REMOVED = "(e-mailadres weggelaten)"
 
@@ -184,9 +186,8 @@ _LINK_TARGET = re.compile(
     r"\b\w[\w-]*\.(?:ya?ml|json|env|py|sh|cfg|ini|toml)\b|\b(?:klik|click|tap|druk)\s+(?:hier|here|op)\b")
 
 
-def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", _visible(s).translate(_FOLD_QUOTES).lower())
-    return " ".join("".join(ch for ch in s if not unicodedata.combining(ch)).split())
+def _folded(s: str) -> str:
+    return " ".join(strip_accents(_visible(s).translate(_FOLD_QUOTES).lower()).split())
 
 
 def is_instruction(sentence: str) -> bool:
@@ -209,7 +210,7 @@ def is_instruction(sentence: str) -> bool:
        e-mail address or file, or a visit/click ("Klik hier", "Ga naar (link weggelaten)").
     Dutch and English; case, accents and typographic quotes are folded first.
     """
-    s = _fold(sentence)
+    s = _folded(sentence)
     head = _LEAD.sub("", s, count=1)
     if _VOCATIVE.match(head) or _OVERRIDE.search(s) or _META.search(s) or _REVEAL.search(s):
         return True

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from assistant.types import Answer
+from assistant.types import Answer, Turn
 from corpus.model import Card, load_card
 from evals.grounding import check_answer
 from evals.metrics import (
@@ -50,7 +50,7 @@ MEAN_METRICS = RETRIEVAL_METRICS + ("link_recall", "link_recall_visible", "link_
 
 
 class AnswersQuestions(Protocol):
-    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer: ...
+    def answer(self, question: str, history: Sequence[Turn] | None = None) -> Answer: ...
 
 
 def score_question(q: GoldenQuestion, answer: Answer, latency_ms: float, corpus_urls: set[str]) -> dict[str, Any]:
@@ -61,8 +61,9 @@ def score_question(q: GoldenQuestion, answer: Answer, latency_ms: float, corpus_
         "id": q.id, "category": q.category, "question": q.question, "themes": list(q.themes),
         "expected_in_scope": q.in_scope, "answered_in_scope": answer.in_scope, "status": answer.status,
         "generator": answer.generator, "error": None, "latency_ms": round(latency_ms, 1),
-        "scope_score": _num(answer.meta.get("scope_score")),
-        "decline_threshold": _num(answer.meta.get("decline_threshold")),
+        # No answer has carried a scope score since the calibrated scope model replaced it (the old meta
+        # keys were read, always absent): both stay None until the scope plot reads the probability.
+        "scope_score": None, "decline_threshold": None,
         "top_passages": items[:5], "cited_urls": [c.url for c in answer.citations],
     }
     rec["decline_correct"] = answer.in_scope == q.in_scope
@@ -122,10 +123,6 @@ def _passage_link_urls(p: Any) -> list[str]:
         return []
     urls = [lk.url for lk in p.links]
     return urls + [p.source_url] if p.source_url else urls
-
-
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 # --- summaries ---------------------------------------------------------------------------------------
@@ -193,7 +190,7 @@ def run_eval(assistant: AnswersQuestions, golden: Sequence[GoldenQuestion], *, g
     corpus_urls = {lk.url for lk in card.links}
     records: list[dict[str, Any]] = []
     for i, q in enumerate(golden, start=1):
-        history = [dict(h) for h in q.history] or None
+        history = Turn.coerce(q.history) or None
         start = time.perf_counter()
         try:
             answer = assistant.answer(q.question, history=history)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Literal
 
-from corpus.model import KIND_LABELS, Card, Item
+from corpus.model import KIND_LABELS, Card, Item, Kind
 from corpus.staff_language import AskedAs, OffTopic
+from ingest.chunk_meta import ChunkMeta, ChunkRole, LinkMeta
 
 SOURCE_CARD = "praktijkkaart"
 EmbedMode = Literal["query", "passage"]
 
-# What a record is for. Passages (card + linked resources) are what answers quote; asked-as questions
-# point to a card item and are never shown; off-topic questions only inform the scope decision.
-ROLE_PASSAGE, ROLE_ASKED, ROLE_OFFTOPIC = "passage", "asked", "offtopic"
-KIND_ASKED, KIND_OFFTOPIC = "vraagvorm", "buiten_kaart"
+# Kept as names for the callers that import them (the enums are the source of truth).
+ROLE_PASSAGE, ROLE_ASKED, ROLE_OFFTOPIC = ChunkRole.PASSAGE, ChunkRole.ASKED, ChunkRole.OFFTOPIC
+KIND_ASKED, KIND_OFFTOPIC = Kind.VRAAGVORM, Kind.BUITEN_KAART
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,13 @@ class Chunk:
     id: str
     text: str  # what a reader sees (and what answers quote verbatim)
     embed_text: str  # what is embedded: the text with its context prepended
-    metadata: dict[str, Any]  # flat scalars only (Chroma metadata); lists are JSON strings
+    meta: ChunkMeta
     embed_mode: EmbedMode = "passage"  # questions are embedded as E5 queries: question-to-question similarity
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        """The flat form stored in the index (Chroma metadata)."""
+        return self.meta.to_flat()
 
     @property
     def embed_key(self) -> str:
@@ -44,13 +50,14 @@ def stable_id(prefix: str, source: str, location: str, text: str) -> str:
     return f"{prefix}-{digest}"
 
 
-def _finish(prefix: str, source: str, location: str, text: str, embed_text: str, meta: dict[str, Any],
+def _finish(prefix: str, source: str, location: str, text: str, embed_text: str, meta: ChunkMeta,
             mode: EmbedMode = "passage") -> Chunk:
     """The id covers everything stored (text, embedded text, metadata): any change is a new record."""
-    meta = {**meta, "embed_hash": embed_key(mode, embed_text)}
-    payload = f"{embed_text}\x1f{text}\x1f{json.dumps(meta, sort_keys=True, ensure_ascii=False)}"
+    meta = replace(meta, embed_hash=embed_key(mode, embed_text))
+    flat = json.dumps(meta.to_flat(), sort_keys=True, ensure_ascii=False)
+    payload = f"{embed_text}\x1f{text}\x1f{flat}"
     return Chunk(id=stable_id(prefix, source, location, payload), text=text, embed_text=embed_text,
-                 metadata=meta, embed_mode=mode)
+                 meta=meta, embed_mode=mode)
 
 
 def _context(item: Item) -> str:
@@ -64,20 +71,12 @@ def item_chunk(item: Item) -> Chunk:
     embed_text = f"{_context(item)}: {text}"
     if item.links:  # the link titles say what a terse suggestion ("Handreiking VVE") is about
         embed_text += " (" + "; ".join(lk.title for lk in item.links) + ")"
-    links = [{"url": lk.url, "title": lk.title, "school_type": lk.school_type} for lk in item.links]
-    meta: dict[str, Any] = {
-        "role": ROLE_PASSAGE,
-        "item_id": item.id,
-        "theme": item.theme,
-        "theme_title": item.theme_title,
-        "kind": item.kind,
-        "heading": item.heading,
-        "school_type": item.school_type,
-        "source": SOURCE_CARD,
-        "links": json.dumps(links, ensure_ascii=False),
-        "related_theme": item.related_theme if item.related_theme is not None else -1,
-        "caption": item.caption,
-    }
+    meta = ChunkMeta(
+        role=ChunkRole.PASSAGE, item_id=item.id, kind=item.kind, theme=item.theme, theme_title=item.theme_title,
+        heading=item.heading, school_type=item.school_type, source=SOURCE_CARD,
+        links=tuple(LinkMeta(lk.url, lk.title, lk.school_type) for lk in item.links),
+        related_theme=item.related_theme, caption=item.caption,
+    )
     return _finish(item.id, SOURCE_CARD, item.id, text, embed_text, meta)
 
 
@@ -93,14 +92,13 @@ def asked_chunks(card: Card, asked: tuple[AskedAs, ...]) -> list[Chunk]:
     for a in asked:
         item = card.by_id[a.item_id]
         link = links.get(a.link_url) if a.link_url else None
-        meta: dict[str, Any] = {
-            "role": ROLE_ASKED, "item_id": f"{KIND_ASKED}:{a.item_id}:{'link:' + link.id if link else ''}{a.n}",
-            "theme": -1, "theme_title": item.theme_title, "kind": KIND_ASKED, "heading": "",
-            "school_type": link.school_type if link else item.school_type, "source": SOURCE_CARD,
-            "parent_item_id": item.id, "parent_theme": item.theme, "link_url": a.link_url or "",
-            "links": "[]", "related_theme": item.theme,
-        }
-        out.append(_finish(f"{KIND_ASKED}-{a.item_id}", SOURCE_CARD, meta["item_id"], a.question, a.question,
+        meta = ChunkMeta(
+            role=ChunkRole.ASKED, item_id=f"{KIND_ASKED}:{a.item_id}:{'link:' + link.id if link else ''}{a.n}",
+            kind=Kind.VRAAGVORM, theme_title=item.theme_title,
+            school_type=link.school_type if link else item.school_type, source=SOURCE_CARD,
+            parent_item_id=item.id, parent_theme=item.theme, link_url=a.link_url or None, related_theme=item.theme,
+        )
+        out.append(_finish(f"{KIND_ASKED}-{a.item_id}", SOURCE_CARD, meta.item_id, a.question, a.question,
                            meta, mode="query"))
     return out
 
@@ -108,11 +106,8 @@ def asked_chunks(card: Card, asked: tuple[AskedAs, ...]) -> list[Chunk]:
 def offtopic_chunks(bank: tuple[OffTopic, ...]) -> list[Chunk]:
     out: list[Chunk] = []
     for q in bank:
-        meta: dict[str, Any] = {
-            "role": ROLE_OFFTOPIC, "item_id": f"{KIND_OFFTOPIC}:{q.id}", "theme": -1, "theme_title": "",
-            "kind": KIND_OFFTOPIC, "heading": q.topic, "school_type": "beide", "source": "offtopic",
-            "links": "[]", "related_theme": -1,
-        }
+        meta = ChunkMeta(role=ChunkRole.OFFTOPIC, item_id=f"{KIND_OFFTOPIC}:{q.id}", kind=Kind.BUITEN_KAART,
+                         heading=q.topic, source="offtopic")
         out.append(_finish(f"{KIND_OFFTOPIC}-{q.id}", "offtopic", q.id, q.question, q.question, meta, mode="query"))
     return out
 
@@ -125,19 +120,10 @@ def resource_chunk(*, link_id: str, url: str, title: str, part: int, text: str, 
     context it also shows is already embedded with the card's own chunk).
     """
     embed_text = embed_text or f"{title} — {heading + ': ' if heading else ''}{text}"
-    meta: dict[str, Any] = {
-        "role": ROLE_PASSAGE,
-        "item_id": f"bron:{link_id}:{part}",
-        "theme": -1,  # Chroma metadata cannot be None; -1 means 'not card text'
-        "theme_title": parent.theme_title,
-        "kind": "bron",
-        "heading": heading or title,
-        "school_type": parent.school_type,
-        "source": url,
-        "source_title": title,
-        "parent_item_id": parent.id,
-        "parent_theme": parent.theme,
-        "links": json.dumps([{"url": url, "title": title}], ensure_ascii=False),
-        "related_theme": parent.theme,
-    }
+    meta = ChunkMeta(
+        role=ChunkRole.PASSAGE, item_id=f"bron:{link_id}:{part}", kind=Kind.BRON,
+        theme_title=parent.theme_title, heading=heading or title, school_type=parent.school_type, source=url,
+        source_title=title, parent_item_id=parent.id, parent_theme=parent.theme,
+        links=(LinkMeta(url, title),), related_theme=parent.theme,
+    )
     return _finish(f"bron-{link_id}-{part}", url, str(part), text, embed_text, meta)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -82,7 +83,7 @@ class FetchReport:
     def failed(self) -> list[FetchResult]:
         return [r for r in self.results if not r.ok]
 
-    def to_json(self) -> list[dict]:
+    def to_json(self) -> list[dict[str, Any]]:
         return [asdict(r) | {"ok": r.ok} for r in self.results]
 
 
@@ -346,7 +347,7 @@ def _capped(chunks: Iterable[bytes], max_bytes: int, too_large: Exception) -> It
 def _retry_wait(retry_after: str | None, attempt: int) -> float | None:
     """Seconds to wait before the next attempt; None when the server asks for longer than the cap."""
     if retry_after is None:
-        return BACKOFF_BASE_S * 2**attempt
+        return BACKOFF_BASE_S * 2.0**attempt
     value = retry_after.strip()
     if value.isdigit():
         seconds = float(value)
@@ -354,7 +355,7 @@ def _retry_wait(retry_after: str | None, attempt: int) -> float | None:
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
-            return BACKOFF_BASE_S * 2**attempt
+            return BACKOFF_BASE_S * 2.0**attempt
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -198,7 +198,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._allow_private = allow_private
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         addr = resolve_checked(host, port, allow_private=self._allow_private)[0]
         stream = self._inner.connect_tcp(addr, port, timeout=_bounded(timeout, httpcore.ConnectTimeout),
                                          local_address=local_address, socket_options=socket_options)

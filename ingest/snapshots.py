@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 MANIFEST = "manifest.json"
 TEXT = "text.md"
@@ -73,7 +74,7 @@ class Manifest:
         return self.error is None
 
     @classmethod
-    def from_json(cls, raw: dict) -> Manifest:
+    def from_json(cls, raw: dict[str, Any]) -> Manifest:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 

@@ -11,7 +11,10 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from assistant.types import Turn
 
 from praktijkkaart import feedback_cli
 
@@ -104,7 +107,7 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
     return Filters(school_type=args.school, themes=tuple(args.theme or ()), kinds=tuple(args.kind or ()))
 
 
-def _history(path: str | None) -> list[dict] | None:
+def _history(path: str | None) -> list[Turn] | None:
     if not path:
         return None
     try:
@@ -113,7 +116,9 @@ def _history(path: str | None) -> list[dict] | None:
         raise SystemExit(f"--history: kan {path} niet als JSON lezen ({exc}).") from None
     if not isinstance(data, list) or not all(isinstance(h, dict) and "role" in h and "content" in h for h in data):
         raise SystemExit("--history verwacht een JSON-lijst van {\"role\": ..., \"content\": ...}")
-    return data
+    from assistant.types import Turn
+
+    return Turn.coerce(data)  # the JSON form converted once, here at the edge
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.types import Answer, Citation, LinkRef, Passage
+from assistant.diagnostics import Diagnostics
+from assistant.types import Answer, Citation, LinkRef, Passage, Turn
 from corpus.model import load_card
 from evals.command import eval_command
 from evals.report import compare_to_baseline, latest_report, load_report, render_table, write_report
@@ -45,19 +46,19 @@ class FakeAssistant:
     )
 
     def __init__(self, settings: object | None = None) -> None:
-        self.calls: list[tuple[str, list[dict[str, str]] | None]] = []
+        self.calls: list[tuple[str, list[Turn] | None]] = []
 
-    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+    def answer(self, question: str, history: list[Turn] | None = None) -> Answer:
         self.calls.append((question, history))
         if "crash" in question:
             raise RuntimeError("store unavailable")
-        text = " ".join([question] + [h["content"] for h in history or [] if h["role"] == "user"]).lower()
+        text = " ".join([question] + [h.content for h in history or [] if h.role == "user"]).lower()
         items = next((ids for keys, ids in self.RULES if any(k in f" {text}" for k in keys)), None)
-        meta = {"decline_threshold": 0.5, "timings": {"total_ms": 1.0}}
+        diagnostics = Diagnostics(timings={"total_ms": 1.0})
         if items is None:
             return Answer(question=question, in_scope=False, generator="extractive", status="declined",
                           answer="Daar gaat de praktijkkaart niet over. De kaart gaat over vijf thema's.",
-                          meta=meta | {"scope_score": 0.2})
+                          diagnostics=diagnostics)
         passages = [_passage(i, n) for n, i in enumerate(items)]
         citations: list[Citation] = []
         lines = ["Dit staat in de praktijkkaart:"]
@@ -70,7 +71,7 @@ class FakeAssistant:
         lines += ["", "**Bronnen:**"] + [f"[{c.n}] {c.title} — {c.url}" for c in citations]
         return Answer(question=question, answer="\n".join(lines), in_scope=True, generator="extractive",
                       citations=citations, passages=passages, themes=[passages[0].theme or 0],
-                      meta=meta | {"scope_score": 0.8})
+                      diagnostics=diagnostics)
 
 
 GOLDEN_RAW = [
@@ -102,7 +103,7 @@ def test_run_eval_computes_metrics_from_the_answers(golden):
     seen: list[tuple[int, int, str]] = []
     report = run_eval(fake, golden, progress=lambda i, n, rec: seen.append((i, n, rec["id"])))
     assert seen == [(i, 6, f"g{i}") for i in range(1, 7)]
-    assert fake.calls[3] == ("en daarna?", GOLDEN_RAW[3]["history"])
+    assert fake.calls[3] == ("en daarna?", Turn.coerce(GOLDEN_RAW[3]["history"]))  # typed turns reach the assistant
     assert fake.calls[0][1] is None
     o = report.overall
     assert report.generator == "extractive"

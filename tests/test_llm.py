@@ -84,10 +84,10 @@ def number_of(extractive: Answer, item_prefix: str) -> int:
 
 
 def run(settings: Settings, extractive: Answer, model: Any, question: str = QUESTION) -> tuple[list[str], Answer]:
-    out = list(llm_answer(settings, extractive, question, model=model))
-    assert out and isinstance(out[-1], Answer)
-    assert all(isinstance(p, str) for p in out[:-1])
-    return out[:-1], out[-1]
+    stream = llm_answer(settings, extractive, question, model=model)
+    pieces = list(stream)
+    assert all(isinstance(p, str) for p in pieces)
+    return pieces, stream.result
 
 
 def fake(text: str) -> GenericFakeChatModel:
@@ -164,14 +164,13 @@ def test_english_question_dutch_answer(settings: Settings, extractive: Answer) -
 
 def test_streaming_yields_pieces_before_the_final_answer(settings: Settings, extractive: Answer) -> None:
     text = grounded_text(extractive)
-    gen = llm_answer(settings, extractive, QUESTION, model=fake(text))
-    first = next(gen)
+    stream = llm_answer(settings, extractive, QUESTION, model=fake(text))
+    first = next(stream)
     assert isinstance(first, str) and first
-    rest = list(gen)
-    pieces = [first, *rest[:-1]]
+    pieces = [first, *stream]
     assert len(pieces) > 5 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == text
-    assert isinstance(rest[-1], Answer) and rest[-1].generator == "llm"
+    assert stream.result.generator == "llm"
 
 
 # --- fallbacks -----------------------------------------------------------------------------------------
@@ -268,18 +267,19 @@ def test_slow_model_times_out(tmp_path: Path, extractive: Answer) -> None:
 
 def test_no_model_configured_falls_back(tmp_path: Path, extractive: Answer) -> None:
     settings = Settings(data_dir=tmp_path, generator="llm")  # llm_provider stays 'none'
-    out = list(llm_answer(settings, extractive, QUESTION))
-    assert len(out) == 1
-    final = out[0]
-    assert isinstance(final, Answer) and final.status == "llm_fallback" and final.generator == "extractive"
+    stream = llm_answer(settings, extractive, QUESTION)
+    assert list(stream) == []  # nothing to stream: the default answer is the result
+    final = stream.result
+    assert final.status == "llm_fallback" and final.generator == "extractive"
+    assert final.diagnostics.llm is not None and final.diagnostics.llm.problems
     assert final.notice and "taalmodel kon niet worden gebruikt" in final.notice and "llm_provider" in final.notice
 
 
 def test_declined_answer_passes_through(settings: Settings, extractive: Answer) -> None:
     declined = replace(extractive, in_scope=False, status="declined", citations=[],
                        answer="Daar zegt de kaart niets over.")
-    out = list(llm_answer(settings, declined, "Wat is de hoofdstad van Frankrijk?", model=fake("Parijs [1].")))
-    assert out[-1] is declined
+    stream = llm_answer(settings, declined, "Wat is de hoofdstad van Frankrijk?", model=fake("Parijs [1]."))
+    assert list(stream) == [declined.answer] and stream.result is declined
 
 
 # --- prompt and injection ------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ def test_gguf_magic_is_checked_before_loading(tmp_path: Path, monkeypatch: pytes
     ex = Answer(question="q", answer="a", in_scope=True, generator="extractive",
                 passages=[Passage(id="p", item_id="t1.intro.1", theme=1, theme_title="", kind="intro",
                                   heading="", text="tekst", score=1.0)])
-    final = list(llm_answer(settings, ex, "q"))[-1]
+    final = llm_answer(settings, ex, "q").result
     assert final.status == "llm_fallback" and "geen GGUF-modelbestand" in final.notice
 
 
@@ -571,12 +571,14 @@ def test_openai_compatible_endpoint(tmp_path: Path, assistant: Assistant, extrac
 
     # Through the whole assistant (sharing the module's ingested store): streamed, validated, cited.
     a = build_assistant(settings, store=assistant.store, embedder=assistant.embedder)
-    items = list(a.stream(QUESTION, generator="llm"))
-    final = items[-1]
-    assert isinstance(final, Answer)
+    stream = a.stream(QUESTION, generator="llm")
+    items = list(stream)
+    final = stream.result
     assert final.generator == "llm" and final.status == "ok", final.meta.get("llm_problems")
+    llm = final.diagnostics.llm
+    assert llm is not None and (llm.model, llm.provider, llm.problems) == ("fake", "openai", None)
     assert final.meta["llm_model"] == "fake" and final.meta["llm_provider"] == "openai"
-    assert len(items) > 5 and "".join(i for i in items[:-1] if isinstance(i, str)) == handler.reply
+    assert len(items) > 5 and "".join(items) == handler.reply
     req = handler.requests[-1]
     assert req["body"]["stream"] is True and req["auth"] == "Bearer test"
     assert req["body"]["model"] == "fake"
@@ -601,9 +603,7 @@ def test_unreachable_endpoint_falls_back(tmp_path: Path, extractive: Answer) -> 
         port = s.getsockname()[1]
     settings = Settings(data_dir=tmp_path, llm_provider="openai", llm_base_url=f"http://127.0.0.1:{port}/v1",
                         llm_api_key="test", llm_model="fake", llm_timeout_s=3)
-    out = list(llm_answer(settings, extractive, QUESTION))
-    final = out[-1]
-    assert isinstance(final, Answer)
+    final = llm_answer(settings, extractive, QUESTION).result
     assert_fallback(final, extractive, notice=NOTICE_ERROR)
 
 
@@ -620,9 +620,10 @@ def test_real_local_gguf(tmp_path: Path, extractive: Answer) -> None:
     if not path or not Path(path).is_file():
         pytest.skip("set PRAKTIJKKAART_TEST_GGUF to a local .gguf chat model to run this test")
     settings = Settings(data_dir=tmp_path, llm_provider="llamacpp", llm_gguf_path=Path(path), llm_timeout_s=300)
-    out = list(llm_answer(settings, extractive, QUESTION))
-    final = out[-1]
-    assert isinstance(final, Answer) and len(out) > 1
+    stream = llm_answer(settings, extractive, QUESTION)
+    out = list(stream)
+    final = stream.result
+    assert out
     # Either a validated LLM answer or a clean fallback; never a foreign URL or an invented citation.
     report = check_answer(final, [c.url for c in extractive.citations])
     assert not report.foreign_urls and not report.unknown_citations and not report.images

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.feedback import db_path, list_feedback, save_feedback
 from assistant.privacy import is_valid_bsn, is_valid_iban
 from assistant.wiring import build_assistant
 from ingest.pipeline import run_ingest
 from praktijkkaart.settings import Settings
-from assistant.feedback import db_path, list_feedback, save_feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -114,8 +114,8 @@ def test_follow_up_question_passes_the_conversation(env: Settings, calls: list[d
     at = ask(ask(start(), QUESTION), "En hoe doen we dat in het VO?")
     assert len(assistant_messages(at)) == 2
     history = calls[1]["history"]
-    assert [h["role"] for h in history] == ["user", "assistant"]
-    assert history[0]["content"] == QUESTION and history[1]["content"]
+    assert [h.role for h in history] == ["user", "assistant"]  # typed turns (assistant.types.Turn)
+    assert history[0].content == QUESTION and history[1].content
     second = assistant_messages(at)[1]
     assert "](http" in markdown_of(second)
     # Read as a follow-up: the chat says so.

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
 
 from assistant.core import Assistant
 from assistant.privacy import describe, find_personal_data, redact
-from assistant.types import Answer, Filters
+from assistant.types import Answer, Filters, Turn
 from corpus.model import Card
 from praktijkkaart.settings import Settings
 from ui.export_buttons import export_buttons
@@ -224,28 +223,16 @@ def _render_answer(settings: Settings, msg: dict[str, Any], *, body_shown: bool 
 def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]], filters: Filters,
                    generator: str | None) -> Answer | None:
     """Stream the answer text into place and return the final Answer (None when streaming failed)."""
-    final: list[Answer] = []
-
-    def pieces() -> Iterator[str]:
-        for item in assistant.stream(question, history=history, filters=filters, generator=generator):
-            if isinstance(item, Answer):
-                final.append(item)
-            elif item:
-                yield item
-
+    stream = assistant.stream(question, history=Turn.coerce(history), filters=filters, generator=generator)
     placeholder = st.empty()
     try:
         with placeholder.container():
-            st.write_stream(stream_without_images(until_sources(pieces())))
+            st.write_stream(stream_without_images(until_sources(p for p in stream if p)))
+        answer = stream.result
     except Exception:
         log.exception("answering failed")
         placeholder.empty()
         return None
-    if not final:
-        log.error("the answer stream ended without a final Answer")
-        placeholder.empty()
-        return None
-    answer = final[-1]
     if answer.status in ("ok", "declined", "not_covered", "llm_fallback"):
         # The final text can differ from the streamed one (e.g. an LLM answer replaced by the default).
         placeholder.markdown(safe_answer_markdown(answer_body(answer.answer)))

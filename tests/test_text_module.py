@@ -1,0 +1,52 @@
+"""One text module (corpus/text.py): folding, accents, the Dutch stemmer, stop words and the card's sentence
+splitter live there once; the answer path, the grounding check and the injection screen use it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# ui/ is being changed on another branch; its own fold goes when that branch lands.
+PENDING = {"ui/sources_page.py"}
+
+
+def test_fold_accents_quotes() -> None:
+    from corpus.text import fold, strip_accents
+
+    assert fold("Één ‘Café’ Ärger") == "een 'cafe' arger"
+    assert strip_accents("naïef coöperatie") == "naief cooperatie"  # case kept
+
+
+def test_one_stemmer_and_named_stop_word_lists() -> None:
+    import assistant.grounding as grounding
+    import assistant.text as text
+    import corpus.text as ct
+
+    assert text.fold is ct.fold and text.stem is ct.stem and text.STOPWORDS is ct.SEARCH_STOPWORDS
+    assert grounding._STOPWORDS is ct.GROUNDING_STOPWORDS
+    assert ct.stem("ouders") == ct.dutch_stemmer().stemWord("ouders")
+    assert ct.dutch_stemmer() is ct.dutch_stemmer()
+
+
+def test_card_sentences_keep_abbreviations_together() -> None:
+    from assistant.compose import sentences
+    from corpus.text import card_sentences
+
+    assert sentences is card_sentences
+    assert card_sentences("Denk aan o.a. Ouders. Zij helpen! (Ook) leraren.") == [
+        "Denk aan o.a. Ouders.", "Zij helpen!", "(Ook) leraren."]
+
+
+@pytest.mark.parametrize("pattern", [r"def _?fold\(", r"unicodedata\.combining", r"Stemmer\.Stemmer\("])
+def test_no_second_copy_outside_the_text_module(pattern: str) -> None:
+    hits = []
+    for path in ROOT.glob("*/**/*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(("tests/", ".venv/")) or rel == "corpus/text.py" or rel in PENDING:
+            continue
+        if re.search(pattern, path.read_text(encoding="utf-8")):
+            hits.append(rel)
+    assert hits == []
