@@ -10,9 +10,9 @@ from dataclasses import replace
 from typing import Any
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
-from assistant.conversation import ReadQuestion, read_question
+from assistant.conversation import ReadQuestion, bounded_history, read_question
 from assistant.index import IndexSnapshot
-from assistant.inputs import check_question
+from assistant.inputs import check_question, valid_text
 from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
@@ -117,11 +117,16 @@ class Assistant:
             self._scope_model = load_scope_model(self.settings.corpus_dir, self.embedder.info.fingerprint)
         return self._scope_model  # type: ignore[return-value]
 
+    def _turns(self, history: Sequence[Turn | Mapping[str, Any]] | None) -> list[Turn]:
+        """The earlier turns a question is read in, bounded by turns and characters (privacy and reading
+        look at the same bounded part: what lies outside it is never used)."""
+        return bounded_history(Turn.coerce(history), self.settings.max_history_turns, self.settings.max_question_chars)
+
     def _read(self, question: str, history: Sequence[Turn | Mapping[str, Any]] | None,
               filters: Filters | None) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
-        read = read_question(question, Turn.coerce(history), self.settings.max_history_turns)
+        read = read_question(question, self._turns(history), self.settings.max_history_turns)
         f = filters or Filters()
         if f.school_type is None and read.school_type is not None:
             f = replace(f, school_type=read.school_type)
@@ -131,7 +136,7 @@ class Assistant:
                  history: Sequence[Turn | Mapping[str, Any]] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
         checked = check_question(question, self.settings.max_question_chars)
-        if checked.problem or not _privacy_check(checked.text, history).ok:
+        if checked.problem or not _privacy_check(checked.text, self._turns(history)).ok:
             return []
         snap = self.snapshot()
         read, f = self._read(checked.text, history, filters)
@@ -156,10 +161,10 @@ class Assistant:
         checked = check_question(question, self.settings.max_question_chars)
         if checked.problem:
             yield checked.problem
-            yield Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
+            yield Answer(question=valid_text(str(question)[:200]), answer=checked.problem, in_scope=False, generator="extractive",
                          status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
             return
-        privacy = _privacy_check(checked.text, history)
+        privacy = _privacy_check(checked.text, self._turns(history))
         if not privacy.ok:  # held back: no retrieval, nothing logged, the question itself only redacted
             yield privacy.message
             yield Answer(question=privacy.redacted, answer=privacy.message, in_scope=False, generator="extractive",
