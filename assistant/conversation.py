@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.inputs import valid_text
 from assistant.text import fold, words
 from assistant.types import SchoolFilter, Turn
 
@@ -45,6 +46,28 @@ primary high
 """.split())
 
 
+# An earlier turn is cut to this many characters (the length limit of a question): `--history` and the
+# Python API take any JSON, and a 20 KB earlier turn cost 48 s and 455 MB in the merged query.
+MAX_TURN_CHARS = 2000
+# Of the earlier question, only the start joins a follow-up's query: it supplies the topic, and the
+# embedder reads at most 128 tokens (~500 characters of Dutch), so a long earlier question would otherwise
+# push the follow-up itself out of what is embedded. The longest golden question is 361 characters.
+MAX_MERGED_CHARS = 400
+
+
+def bounded_history(turns: list[Turn], max_turns: int, max_chars: int = MAX_TURN_CHARS) -> list[Turn]:
+    """The part of a conversation a question is read in: from the max_turns-th last user turn on (the
+    assistant's turns in between kept), each turn cut to max_chars and without lone surrogates (nothing
+    downstream can encode them). Everything older is not looked at."""
+    if max_turns <= 0:
+        return []
+    start, seen = len(turns), 0
+    while start > 0 and seen < max_turns:
+        start -= 1
+        seen += turns[start].role == "user"
+    return [Turn(t.role, valid_text(t.content[:max_chars])) for t in turns[start:]]
+
+
 @dataclass(frozen=True)
 class ReadQuestion:
     query: str  # what retrieval and the scope decision see
@@ -70,10 +93,9 @@ def is_followup(question: str) -> bool:
 
 
 def read_question(question: str, history: list[Turn] | None, max_turns: int) -> ReadQuestion:
-    earlier = [t.content for t in history or () if t.role == "user" and t.content.strip()][-max_turns:] \
-        if max_turns else []
+    earlier = [t.content for t in bounded_history(history or [], max_turns) if t.role == "user" and t.content.strip()]
     school = school_type_in(question)
     if not earlier or not is_followup(question):
         return ReadQuestion(question, None, school)
     previous = earlier[-1]
-    return ReadQuestion(f"{previous} {question}", previous, school or school_type_in(previous))
+    return ReadQuestion(f"{previous[:MAX_MERGED_CHARS]} {question}", previous, school or school_type_in(previous))

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
-from assistant.conversation import ReadQuestion, read_question
+from assistant.conversation import ReadQuestion, bounded_history, read_question
 from assistant.diagnostics import Diagnostics, RetrievalDiagnostics
 from assistant.index import IndexSnapshot
-from assistant.inputs import check_question
+from assistant.inputs import check_question, valid_text
 from assistant.privacy import PrivacyCheck, check_personal_data, redact
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
@@ -118,6 +118,12 @@ class Assistant:
             self._scope_model = load_scope_model(self.settings.corpus_dir, self.embedder.info.fingerprint)
         return self._scope_model  # type: ignore[return-value]
 
+    def _turns(self, history: Sequence[Turn] | None) -> list[Turn]:
+        """The earlier turns a question is read in, as Turn, bounded by turns and characters (privacy and
+        reading look at the same bounded part: what lies outside it is never used). Old {"role", "content"}
+        dicts are still read; the edges convert with Turn.coerce themselves."""
+        return bounded_history(Turn.coerce(history), self.settings.max_history_turns, self.settings.max_question_chars)
+
     def _read(self, question: str, history: list[Turn], filters: Filters | None) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
@@ -130,7 +136,7 @@ class Assistant:
     def retrieve(self, question: str, *, k: int | None = None, filters: Filters | None = None,
                  history: Sequence[Turn] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
-        turns = _turns(history)
+        turns = self._turns(history)
         checked = check_question(question, self.settings.max_question_chars)
         if checked.problem or not _privacy_check(checked.text, turns).ok:
             return []
@@ -147,15 +153,15 @@ class Assistant:
     def stream(self, question: str, history: Sequence[Turn] | None = None,
                filters: Filters | None = None, generator: str | None = None) -> AnswerStream:
         """The answer text in pieces (iterate), then the final Answer (`.result`)."""
-        return AnswerStream(self._pieces(question, _turns(history), filters, generator))
+        return AnswerStream(self._pieces(question, self._turns(history), filters, generator))
 
     def _pieces(self, question: str, turns: list[Turn], filters: Filters | None, generator: str | None) -> Pieces:
         started = time.perf_counter()
         checked = check_question(question, self.settings.max_question_chars)
         if checked.problem:
             yield checked.problem
-            return Answer(question=str(question)[:200], answer=checked.problem, in_scope=False, generator="extractive",
-                          status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
+            return Answer(question=valid_text(str(question)[:200]), answer=checked.problem, in_scope=False,
+                          generator="extractive", status=AnswerStatus.INVALID_INPUT, notice=checked.problem)
         privacy = _privacy_check(checked.text, turns)
         if not privacy.ok:  # held back: no retrieval, nothing logged, the question itself only redacted
             yield privacy.message
@@ -223,11 +229,6 @@ class Assistant:
         except OSError as exc:
             log.warning("vraag niet gelogd: %s", exc)
 
-
-def _turns(history: Sequence[Turn] | None) -> list[Turn]:
-    """The history as a list of Turn, made once per call. Old {"role", "content"} dicts are still read
-    (scripts and tests of other branches pass them); the edges convert with Turn.coerce themselves."""
-    return Turn.coerce(history)
 
 
 def _privacy_check(question: str, history: Sequence[Turn]) -> PrivacyCheck:

@@ -48,6 +48,11 @@ class IngestBusy(RuntimeError):
     """Another ingest holds the writer lock (or, in server mode, the writer lease)."""
 
 
+class IngestFailed(StoreError):
+    """The ingest could not run or finish for a reason outside the corpus (a full disk, a lock path that
+    is not a file). The message is Dutch and says what to do; the live version keeps serving."""
+
+
 @dataclass
 class IngestSummary:
     version: str
@@ -161,6 +166,9 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
     except Timeout:
         raise IngestBusy("Er loopt al een ingest (vergrendeld via "
                          f"{settings.data_dir / 'ingest.lock'}). Wacht tot die klaar is.") from None
+    except IsADirectoryError:
+        raise IngestFailed(f"{settings.data_dir / 'ingest.lock'} is een map, maar moet het slotbestand van de "
+                           "ingest zijn. Verwijder die map (er staat geen index in) en start de ingest opnieuw.") from None
     try:
         embedder = embedder or make_embedder(settings)
         store = store or make_store(settings, embedder)

@@ -116,8 +116,12 @@ def _history(path: str | None) -> list[Turn] | None:
         raise SystemExit(f"--history: kan {path} niet als JSON lezen ({exc}).") from None
     if not isinstance(data, list) or not all(isinstance(h, dict) and "role" in h and "content" in h for h in data):
         raise SystemExit("--history verwacht een JSON-lijst van {\"role\": ..., \"content\": ...}")
+    from assistant.inputs import valid_text
     from assistant.types import Turn
 
+    if any(isinstance(h["content"], str) and valid_text(h["content"]) != h["content"] for h in data):
+        raise SystemExit(f"--history: {path} bevat tekens die geen geldige tekst zijn (een losse surrogaat, "
+                         "bijvoorbeeld \\ud800). Sla het bestand op als gewone UTF-8-tekst.")
     return Turn.coerce(data)  # the JSON form converted once, here at the edge
 
 
@@ -132,15 +136,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(ans.answer)
         if ans.notice and ans.notice != ans.answer:
             print(f"\n({ans.notice})")
-    return 2 if ans.status == "store_error" else 0
+    return {"store_error": 2, "invalid_input": 1}.get(ans.status, 0)
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
+    from assistant.inputs import check_question
     from assistant.wiring import build_assistant
     from vectorstore.base import StoreError
 
+    settings = _settings()
+    problem = check_question(args.question, settings.max_question_chars).problem
+    if problem:  # retrieve() returns nothing for such a question; say why instead of printing nothing
+        print(problem, file=sys.stderr)
+        return 1
     try:
-        passages = build_assistant(_settings()).retrieve(args.question, k=args.k, filters=_filters(args),
+        passages = build_assistant(settings).retrieve(args.question, k=args.k, filters=_filters(args),
                                                    history=_history(args.history))
     except StoreError as exc:
         print(str(exc), file=sys.stderr)
@@ -198,6 +208,16 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return forget_command(_settings(), before=args.before, as_json=args.json)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is geen geldig aantal; geef een heel getal van 1 of meer")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="praktijkkaart", description="Praktijkkaart-assistent: welbevinden en gelijke kansen.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -224,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ask":
             sp.add_argument("--generator", choices=["extractive", "llm"])
         else:
-            sp.add_argument("-k", type=int, default=8)
+            sp.add_argument("-k", type=_positive_int, default=None,
+                            help="aantal passages; standaard de instelling PRAKTIJKKAART_TOP_K")
     sp = add("fetch", cmd_fetch, "haal de gelinkte bronnen op (netwerk)")
     sp.add_argument("--only", action="append", help="alleen deze URL of link-id (herhaalbaar)")
     add("links", cmd_links, "status van de 38 links")

