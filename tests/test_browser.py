@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,21 +62,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"streamlit did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_chromium()
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
-    ingest = subprocess.run(
-        [sys.executable, "-c",
-         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert ingest.returncode == 0, ingest.stderr[-3000:]
-
+@contextmanager
+def serve_app(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free loopback port with `env`; yields its URL once healthy."""
     port = _free_port()
-    log = data_dir / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
@@ -93,6 +83,23 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_chromium()
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
+    ingest = subprocess.run(
+        [sys.executable, "-c",
+         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+
+    with serve_app(env, data_dir / "streamlit.log") as url:
+        yield url
 
 
 def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _free_port, _require_chromium, _wait_healthy
+from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _require_chromium, serve_app
 
 from corpus.model import load_card
 
@@ -33,25 +31,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
     env |= {"PRAKTIJKKAART_DATA_DIR": str(data_dir), "PRAKTIJKKAART_STORE_BACKEND": "memory",
             "PRAKTIJKKAART_EMBEDDING_BACKEND": "fake"}
-    port = _free_port()
-    log = data_dir / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log)
+    with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def test_word_download_holds_question_answer_and_hyperlinks(app_url: str, tmp_path: Path) -> None:
