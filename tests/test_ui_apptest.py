@@ -19,9 +19,9 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import assistant.core
+from assistant.feedback import list_feedback
 from praktijkkaart.settings import Settings
 from ui import eval_page, views
-from assistant.feedback import list_feedback
 from ui.render import strip_images
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")

@@ -11,12 +11,12 @@ from typing import Any
 import streamlit as st
 
 from assistant.core import Assistant
+from assistant.feedback import save_feedback
 from assistant.privacy import describe, find_personal_data, redact
 from assistant.types import Answer, Filters, Turn
 from corpus.model import Card
 from praktijkkaart.settings import Settings
 from ui.export_buttons import export_buttons
-from assistant.feedback import save_feedback
 from ui.render import (
     answer_body,
     domain,
@@ -308,12 +308,12 @@ def chat_page() -> None:
     messages: list[dict[str, Any]] = st.session_state.messages
     if not messages and not question:
         _start_screen(card)
-    for msg in messages:
-        with st.chat_message(msg["role"]):
-            if msg["role"] == "user":
-                st.text(msg["content"])
+    for shown in messages:
+        with st.chat_message(shown["role"]):
+            if shown["role"] == "user":
+                st.text(shown["content"])
             else:
-                _render_answer(settings, msg)
+                _render_answer(settings, shown)
 
     if st.session_state.draft is not None:
         _render_draft()

@@ -44,7 +44,7 @@ def _card_hrefs(corpus_dir: Path) -> frozenset[str]:
 
 
 @lru_cache(maxsize=8)
-def _settings_corpus_dir(env: tuple[tuple[str, str], ...]) -> Path:  # env: only the cache key
+def _settings_corpus_dir(env: tuple[tuple[str, str], ...]) -> Path:  # noqa: ARG001 - env is only the cache key
     from praktijkkaart.settings import Settings
 
     return Settings().corpus_dir
@@ -75,10 +75,8 @@ _SOURCES_HEADING = re.compile(r"^#{1,6}[ \t]*Bronnen[ \t]*:?[ \t]*$", re.MULTILI
 
 def answer_body(markdown: str) -> str:
     """The answer without its own trailing "Bronnen" section (the UI and the export list the sources themselves)."""
-    heading = None
-    for heading in _SOURCES_HEADING.finditer(markdown):
-        pass
-    return markdown[: heading.start()].rstrip() if heading else markdown
+    headings = list(_SOURCES_HEADING.finditer(markdown))
+    return markdown[: headings[-1].start()].rstrip() if headings else markdown
 
 
 def until_sources(pieces: Iterable[str]) -> Iterator[str]:

@@ -41,7 +41,8 @@ SHORT_LANE_TOKENS = 64
 def _unit(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float32)
     norms = np.linalg.norm(rows, axis=-1, keepdims=True)
-    return rows / np.maximum(norms, 1e-12)
+    unit: np.ndarray = rows / np.maximum(norms, 1e-12)
+    return unit
 
 
 def cut_to_budget(text: str, budget: int, count: Callable[[str], int]) -> str:
@@ -148,8 +149,9 @@ class SentenceTransformerEmbedder:
                     from sentence_transformers import SentenceTransformer
 
                     m = SentenceTransformer(self.model_name, device=self.device)
-                    self._dim = int(m.get_embedding_dimension() if hasattr(m, "get_embedding_dimension")
-                                    else m.get_sentence_embedding_dimension())
+                    dim = (m.get_embedding_dimension() if hasattr(m, "get_embedding_dimension")
+                           else m.get_sentence_embedding_dimension())
+                    self._dim = int(dim or 0)
                     # encode() truncates to max_seq_length; some models leave it unset or above the window.
                     m.max_seq_length = min(int(m.max_seq_length or E5_WINDOW), E5_WINDOW)
                     self._model = m
@@ -167,15 +169,16 @@ class SentenceTransformerEmbedder:
         model = self._get()
         with lane:
             out = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return _unit(out)
+        return _unit(np.asarray(out))
 
     def _query_text(self, text: str) -> str:
-        budget = min(QUERY_MAX_TOKENS, int(self._get().max_seq_length))
+        budget = min(QUERY_MAX_TOKENS, int(self._get().max_seq_length or E5_WINDOW))
         return cut_to_budget(("query: " if self.prefixes else "") + text, budget, self.token_count)
 
     def embed_query(self, text: str) -> np.ndarray:
         cut = self._query_text(text)
-        return self._encode([cut], self._lanes.pick(self.token_count(cut)))[0]
+        row: np.ndarray = self._encode([cut], self._lanes.pick(self.token_count(cut)))[0]
+        return row
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
