@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _free_port, _require_chromium, serve_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
