@@ -20,6 +20,7 @@ from assistant.index import IndexSnapshot
 from assistant.scope import ScopeFeatures, scope_features
 from assistant.types import Filters, Passage
 from corpus.model import Kind
+from corpus.text import collapse_repeats
 from ingest.chunk_meta import ChunkRole
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
@@ -112,7 +113,9 @@ def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
 
 def _embed(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> _Vectors:
     """An English question is also embedded as its Dutch gloss: ranking uses both, the gloss weighted by
-    how much of the question it covers (E5 ranks English against Dutch text less well)."""
+    how much of the question it covers (E5 ranks English against Dutch text less well). Repeated filler is
+    collapsed first: it costs embedder time and carries no meaning."""
+    query = collapse_repeats(query)
     own = embedder.embed_query(query)
     gloss = snapshot.analyzer.english_gloss(query)
     if gloss is None:

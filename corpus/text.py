@@ -24,6 +24,18 @@ def fold(text: str) -> str:
     return strip_accents(text.lower()).replace("’", "'").replace("‘", "'")
 
 
+# A character run of 4+ or a piece of 1-60 characters repeated 3+ times in a row: filler, not meaning.
+_CHAR_RUN = re.compile(r"(.)\1{3,}", re.DOTALL)
+_PIECE_RUN = re.compile(r"(.{2,60}?)\1{2,}", re.DOTALL)
+
+
+def collapse_repeats(text: str) -> str:
+    """text with runs cut short: a character repeated 4+ times kept 3 times ("zoooo" -> "zooo"), a piece
+    repeated 3+ times in a row kept twice. Repeats add no meaning but cost the embedder a token each, so a
+    pasted "é" * 1990 would otherwise cost ~5 normal questions. Real questions are left as they are."""
+    return _PIECE_RUN.sub(r"\1\1", _CHAR_RUN.sub(r"\1\1\1", text))
+
+
 @lru_cache(maxsize=1)
 def dutch_stemmer() -> Stemmer.Stemmer:
     """The one Snowball Dutch stemmer (building one costs more than stemming a question)."""

