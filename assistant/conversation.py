@@ -21,6 +21,7 @@ _ANAPHOR = re.compile(
     r"|\b(die|deze|dat|dit|those|these|that)\s+(ambtenaren|kaart|handreiking\w*|bron\w*|links?|interventies?|"
     r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?|scan|website|route|leidraad|infosheets?)\b"
     r"|\b(kan|kun|werkt|geldt|is|gaat|lukt|past|betekent|houdt|does|can)\s+(dat|dit|het|that|this|it)\b|\bdat ook\b"
+    r"|\b(zoiets|zo iets|iets dergelijks|iets vergelijkbaars|something like that|something similar)\b"
     r"|\b(dat|dit)(\s+\w+)?\s*[?.!]*\s*$",  # "kunnen we dat organiseren?", "hoe doe ik dat?"
     re.IGNORECASE)
 

@@ -17,6 +17,7 @@ PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
 @pytest.mark.parametrize("question", [
     "en voor het VO?", "kan dat ook in groep 3?", "kun je daar meer over vertellen?", "welke links horen daarbij?",
     "Is er ook een versie voor het VO?", "Met welke partners kunnen we dat organiseren?", "hoe doe ik dat?",
+    "kan zoiets ook al bij de schoolkeuze in groep 8?", "is er iets dergelijks voor kleuters?",
 ])
 def test_elliptical_questions_are_follow_ups(question: str) -> None:
     assert is_followup(question)
