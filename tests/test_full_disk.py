@@ -1,0 +1,210 @@
+"""A full disk (issue 14, point 6), on a real small tmpfs filled with zeros (tests/full_disk.py).
+
+Readers keep serving from a full data volume (`ask`, `status`, `doctor` write nothing there), `doctor` names
+the cause ("Schijf vol") and the fix (free space, not "delete the store"), `ingest` stops with a Dutch
+message and exit 2 instead of a chromadb traceback and leaves the live version answering, and a question
+log or feedback that cannot be written never costs the answer. Fake embedder: the model is not the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from full_disk import Volume, small_volume
+
+from praktijkkaart.settings import CORPUS_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env.update(PRAKTIJKKAART_DATA_DIR=str(data_dir), PRAKTIJKKAART_EMBEDDING_BACKEND="fake",
+               PRAKTIJKKAART_DECLINE_THRESHOLD="-1000", ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1",
+               PYTHONPATH=str(ROOT))
+    return {**env, **extra}
+
+
+def cli(vol: Volume, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CLI as a script runs it, where the small volume is mounted."""
+    proc = vol.run([sys.executable, "-m", "praktijkkaart.cli", *args], cwd=ROOT, env=env, timeout=300)
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-3000:]
+    return proc
+
+
+def files(data_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every file under the data dir with its size and mtime: what a reader must leave alone."""
+    return {str(p.relative_to(data_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def changed_corpus(tmp_path: Path) -> Path:
+    """A corpus (on the normal disk) whose 400 off-topic questions all changed: ingest has work to do."""
+    target = tmp_path / "corpus-changed"
+    shutil.copytree(CORPUS_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    path = target / "offtopic.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count('question: "') >= 400
+    path.write_text(text.replace('question: "', 'question: "Even iets anders: '), encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def volume(tmp_path: Path) -> Iterator[Volume]:
+    with small_volume(tmp_path) as vol:
+        yield vol
+
+
+@pytest.fixture
+def ingested(volume: Volume) -> tuple[Path, str]:
+    """An index on the small volume: (data dir, live version)."""
+    data = volume.path / "data"
+    proc = cli(volume, ["ingest", "--json"], _env(data))
+    assert proc.returncode == 0, proc.stderr
+    return data, json.loads(proc.stdout)["version"]
+
+
+def ask_json(volume: Volume, data: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    proc = cli(volume, ["ask", PARENTS, "--json"], _env(data, **extra))
+    assert proc.returncode == 0, proc.stderr
+    return proc, json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_ask_status_and_doctor_serve_from_a_full_disk(volume: Volume, ingested: tuple[Path, str]) -> None:
+    data, version = ingested
+    volume.fill()
+    before = files(volume.inside(data))
+
+    _, answer = ask_json(volume, data)
+    assert answer["status"] == "ok" and answer["in_scope"] and answer["citations"], answer
+    assert answer["meta"]["version"] == version
+
+    status = cli(volume, ["status", "--json"], _env(data))
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["version"] == version
+
+    doctor = cli(volume, ["doctor", "--json"], _env(data))
+    report = json.loads(doctor.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert doctor.returncode == 1 and report["ok"] is False
+    assert checks["vectorstore"]["ok"] and checks["live versie"]["ok"] and checks["aantal stukken"]["ok"], checks
+    full = [c for c in report["checks"] if "schijf vol" in c["detail"].lower()]
+    assert full and not any(c["ok"] for c in full), checks
+    assert "ruimte vrij" in full[0]["detail"]
+    assert not any("verwijder de map" in c["detail"] for c in report["checks"]), checks
+
+    assert files(volume.inside(data)) == before  # nothing a reader did wrote to the full volume
+    assert volume.free() == 0
+
+
+@pytest.mark.slow
+def test_ingest_on_a_full_disk_is_a_dutch_message_and_the_live_version_keeps_answering(
+        volume: Volume, ingested: tuple[Path, str], tmp_path: Path) -> None:
+    data, version = ingested
+    corpus = str(changed_corpus(tmp_path))
+    volume.fill()
+
+    failed = cli(volume, ["ingest"], _env(data, PRAKTIJKKAART_CORPUS_DIR=corpus))
+    assert failed.returncode == 2, (failed.stdout, failed.stderr)
+    assert "Schijf vol" in failed.stderr and "ruimte vrij" in failed.stderr, failed.stderr
+    assert "vorige indexversie blijft" in failed.stderr
+    assert "InternalError" not in failed.stderr and "chromadb" not in failed.stderr
+
+    _, answer = ask_json(volume, data, PRAKTIJKKAART_CORPUS_DIR=corpus)
+    assert answer["status"] == "ok" and answer["meta"]["version"] == version
+
+    volume.unfill()  # space freed: the next ingest publishes and readers move on to it
+    again = cli(volume, ["ingest", "--json"], _env(data, PRAKTIJKKAART_CORPUS_DIR=corpus))
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["published"] and summary["version"] != version
+    assert ask_json(volume, data, PRAKTIJKKAART_CORPUS_DIR=corpus)[1]["meta"]["version"] == summary["version"]
+
+
+@pytest.mark.slow
+def test_ingest_that_runs_out_of_space_halfway_stops_cleanly(volume: Volume, ingested: tuple[Path, str],
+                                                             tmp_path: Path) -> None:
+    """Enough room to open the store and start writing, not to finish the new version (about 6 MB)."""
+    data, version = ingested
+    corpus = str(changed_corpus(tmp_path))
+    volume.fill(leave=512 << 10)
+
+    failed = cli(volume, ["ingest"], _env(data, PRAKTIJKKAART_CORPUS_DIR=corpus))
+    assert failed.returncode == 2, (failed.stdout, failed.stderr)
+    assert "Schijf vol" in failed.stderr and "vorige indexversie blijft" in failed.stderr, failed.stderr
+    assert "InternalError" not in failed.stderr
+
+    _, answer = ask_json(volume, data, PRAKTIJKKAART_CORPUS_DIR=corpus)
+    assert answer["status"] == "ok" and answer["meta"]["version"] == version
+
+    volume.unfill()
+    again = cli(volume, ["ingest", "--json"], _env(data, PRAKTIJKKAART_CORPUS_DIR=corpus))
+    assert again.returncode == 0 and json.loads(again.stdout)["published"], again.stderr
+
+
+@pytest.mark.slow
+def test_question_log_on_a_full_volume_keeps_the_answer(volume: Volume, ingested: tuple[Path, str]) -> None:
+    data, version = ingested
+    volume.fill()
+
+    proc, answer = ask_json(volume, data, PRAKTIJKKAART_LOG_QUESTIONS="true")
+    assert answer["status"] == "ok" and answer["in_scope"] and answer["meta"]["version"] == version
+    assert "### Bronnen" in answer["answer"]
+    warning = "de vraag kon niet in het vragenlogboek worden geschreven"
+    assert warning in proc.stderr and "schijf vol" in proc.stderr.lower(), proc.stderr
+    assert any(warning in w for w in answer["warnings"])
+
+    text = cli(volume, ["ask", PARENTS], _env(data, PRAKTIJKKAART_LOG_QUESTIONS="true"))
+    assert text.returncode == 0 and "### Bronnen" in text.stdout
+    assert warning in text.stderr and warning not in text.stdout
+
+
+_FEEDBACK = """
+import json, sys
+from pathlib import Path
+import assistant.feedback as fb
+from praktijkkaart.settings import Settings
+s = Settings(data_dir=Path(sys.argv[2]), embedding_backend="fake")
+if sys.argv[1] == "save":
+    r = fb.store_feedback(s, answer_id=sys.argv[3], question="Hoe betrek ik ouders?", answer="Zo [1].",
+                          passage_ids=["t2.q1"], thumbs=1, comment="Duidelijk, dank je.")
+    print(json.dumps({"saved": r.saved, "problem": r.problem}))
+elif sys.argv[1] == "raise":
+    try:
+        fb.save_feedback(s, answer_id="a3", question="q", answer="a", passage_ids=[], thumbs=1)
+    except fb.FeedbackNotSaved as exc:
+        print(json.dumps({"raised": str(exc)}))
+else:
+    print(json.dumps({"ids": [r.id for r in fb.list_feedback(s)]}))
+"""
+
+
+def feedback(volume: Volume, *args: str | Path) -> dict:
+    """The assistant's feedback store, called where the small volume is mounted (SQLite needs the real path)."""
+    proc = volume.run([sys.executable, "-c", _FEEDBACK, *map(str, args)], cwd=ROOT, env=_env(volume.path),
+                      timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_feedback_on_a_full_disk_is_an_error_value_not_a_crash(volume: Volume) -> None:
+    data = volume.path / "data"
+    assert feedback(volume, "save", data, "a1") == {"saved": True, "problem": None}
+    volume.fill()
+
+    later = feedback(volume, "save", data, "a2")
+    assert later["saved"] is False and "Schijf vol" in later["problem"] and "ruimte vrij" in later["problem"]
+    assert "Schijf vol" in feedback(volume, "raise", data)["raised"]  # the raising form says the same
+    assert feedback(volume, "list", data) == {"ids": ["a1"]}  # what was stored is intact and readable
+
+    fresh = feedback(volume, "save", volume.path / "nieuw", "b1")  # no database yet either
+    assert fresh["saved"] is False and "Schijf vol" in fresh["problem"]
