@@ -13,7 +13,8 @@ from assistant.conversation import ReadQuestion, bounded_history, read_question
 from assistant.diagnostics import Diagnostics, RetrievalDiagnostics
 from assistant.index import IndexSnapshot
 from assistant.inputs import check_question, valid_text
-from assistant.privacy import PrivacyCheck, check_personal_data, redact
+from assistant.privacy import PrivacyCheck, check_personal_data
+from assistant.question_log import log_question
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.stream import AnswerStream, Pieces
@@ -180,9 +181,9 @@ class Assistant:
         seen = RetrievalDiagnostics(
             version=snap.version.name, query=read.query, scope=scope.decision, scope_probability=scope.probability,
             scope_features=r.scope, school_type=f.school_type, theme_scores=dict(r.theme_scores))
-        self._log_question(checked.text)
+        warning = log_question(self.settings, checked.text)  # a failed write never costs the answer
         if scope.decision != ScopeDecision.ANSWER or not r.card_relevance:
-            return (yield from self._decline(checked.text, read, r, scope, seen, started))
+            return _warned((yield from self._decline(checked.text, read, r, scope, seen, started)), warning)
         t0 = time.perf_counter()
         composed = compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type)
         passages = _answer_order(composed, r)[: max(self.settings.top_k, len(composed.used))]
@@ -194,10 +195,10 @@ class Assistant:
         if (generator or self.settings.generator) == "llm":
             from assistant.llm import llm_pieces
 
-            return (yield from llm_pieces(self.settings, answer, checked.text))
+            return _warned((yield from llm_pieces(self.settings, answer, checked.text)), warning)
         yield from composed.text.splitlines(keepends=True)
         total_ms = (time.perf_counter() - started) * 1000  # after the reader took the pieces
-        return replace(answer, diagnostics=Diagnostics(seen, {**timings, "total_ms": total_ms}))
+        return _warned(replace(answer, diagnostics=Diagnostics(seen, {**timings, "total_ms": total_ms})), warning)
 
     def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, seen: RetrievalDiagnostics,
                  started: float) -> Pieces:
@@ -213,22 +214,8 @@ class Assistant:
                       passages=r.ranked[: self.settings.top_k], status=status,
                       diagnostics=Diagnostics(seen, timings), followup_of=read.followup_of)
 
-    def _log_question(self, text: str) -> None:
-        """Append the redacted question to today's log (opt-in). A failed write (full disk, read-only
-        volume) is reported in the server log and never costs the user the answer."""
-        if not self.settings.log_questions:
-            return
-        from datetime import UTC, datetime
-
-        stamp = datetime.now(UTC)
-        try:
-            logdir = self.settings.data_dir / "logs"
-            logdir.mkdir(parents=True, exist_ok=True)
-            with open(logdir / f"vragen-{stamp:%Y-%m-%d}.log", "a", encoding="utf-8") as fh:
-                fh.write(f"{stamp.isoformat()}\t{redact(text)}\n")
-        except OSError as exc:
-            log.warning("vraag niet gelogd: %s", exc)
-
+def _warned(answer: Answer, warning: str | None) -> Answer:
+    return replace(answer, warnings=[*answer.warnings, warning]) if warning else answer
 
 
 def _privacy_check(question: str, history: Sequence[Turn]) -> PrivacyCheck:

@@ -1,13 +1,16 @@
 """Local feedback store: thumbs and an optional comment per answer, in SQLite under the data dir.
 
-Nothing leaves the machine. Questions, answers and comments are redacted (assistant.privacy) before they are
+Nothing leaves the machine. A write that fails (a full disk, a read-only volume, a locked database) is an
+error value, `FeedbackResult.problem` in Dutch for the user (`store_feedback`), never a lost answer or a crash. Questions, answers and comments are redacted (assistant.privacy) before they are
 written (questions reach this store only after the assistant's personal-data policy has passed; an LLM answer could
 still echo something). Deleted rows are overwritten (secure_delete), so `forget` leaves no readable remains.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,9 @@ from pathlib import Path
 
 from assistant.privacy import redact
 from praktijkkaart.settings import Settings
+from vectorstore.disk import looks_full, looks_read_only
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -45,6 +51,26 @@ class FeedbackRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class FeedbackResult:
+    saved: bool
+    problem: str | None = None  # Dutch, for the user: why it was not saved (the answer itself stays)
+
+
+class FeedbackNotSaved(RuntimeError):
+    """save_feedback could not write; the message is the Dutch `FeedbackResult.problem`."""
+
+
+def _problem(exc: BaseException) -> str:
+    if looks_full(exc):
+        return ("Schijf vol: je feedback kon niet worden opgeslagen. Het antwoord blijft gewoon staan; vraag de "
+                "beheerder om ruimte vrij te maken op de computer van de assistent.")
+    if looks_read_only(exc) or (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM)):
+        return ("Je feedback kon niet worden opgeslagen: de map voor feedback is alleen-lezen. Het antwoord blijft "
+                "gewoon staan; vraag de beheerder om die map schrijfbaar te maken.")
+    return "Je feedback kon nu niet worden opgeslagen. Het antwoord blijft gewoon staan; probeer het later opnieuw."
+
+
 def db_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / "feedback.sqlite3"
 
@@ -63,7 +89,7 @@ def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def save_feedback(
+def store_feedback(
     settings: Settings,
     *,
     answer_id: str,
@@ -74,27 +100,43 @@ def save_feedback(
     comment: str | None = None,
     generator: str | None = None,
     now: datetime | None = None,
-) -> None:
+) -> FeedbackResult:
     """Insert or update the feedback for one answer (a later thumbs or comment replaces the earlier one).
 
     A `None` thumbs or comment keeps what was stored before, so thumbs and comment can arrive separately.
+    A failed write is returned (`saved=False`, a Dutch `problem` the UI can show), not raised.
     """
     if thumbs not in (None, 0, 1):
         raise ValueError("thumbs must be 0, 1 or None")
     clean_comment = redact(comment.strip()) if comment and comment.strip() else None
     created = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
-    with _connect(settings) as conn:
-        conn.execute(
-            """
-            INSERT INTO feedback (id, question, answer, passage_ids, thumbs, comment, generator, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET
-                thumbs = COALESCE(excluded.thumbs, feedback.thumbs),
-                comment = COALESCE(excluded.comment, feedback.comment)
-            """,
-            (answer_id, redact(question), redact(answer), json.dumps(list(passage_ids)), thumbs, clean_comment,
-             generator, created),
-        )
+    try:
+        with _connect(settings) as conn:
+            conn.execute(
+                """
+                INSERT INTO feedback (id, question, answer, passage_ids, thumbs, comment, generator, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    thumbs = COALESCE(excluded.thumbs, feedback.thumbs),
+                    comment = COALESCE(excluded.comment, feedback.comment)
+                """,
+                (answer_id, redact(question), redact(answer), json.dumps(list(passage_ids)), thumbs, clean_comment,
+                 generator, created),
+            )
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("feedback niet opgeslagen in %s: %s: %s", db_path(settings), type(exc).__name__, exc)
+        return FeedbackResult(False, _problem(exc))
+    return FeedbackResult(True)
+
+
+def save_feedback(settings: Settings, *, answer_id: str, question: str, answer: str,
+                  passage_ids: list[str] | tuple[str, ...], thumbs: int | None, comment: str | None = None,
+                  generator: str | None = None, now: datetime | None = None) -> None:
+    """`store_feedback` that raises FeedbackNotSaved (with the Dutch problem) when the write fails."""
+    result = store_feedback(settings, answer_id=answer_id, question=question, answer=answer, passage_ids=passage_ids,
+                            thumbs=thumbs, comment=comment, generator=generator, now=now)
+    if not result.saved:
+        raise FeedbackNotSaved(result.problem)
 
 
 def list_feedback(settings: Settings) -> list[FeedbackRecord]:

@@ -153,6 +153,7 @@ class Answer:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)  # index version, scope, scores, timings, LLM
     more: str = ""  # Markdown, Dutch: the rest of the answer's theme(s), shown folded ("Meer uit thema N")
     followup_of: str | None = None  # read as a follow-up on this earlier question
+    warnings: list[str] = field(default_factory=list)  # Dutch, for the operator: e.g. the question log could not be written
 
     def to_json(self) -> dict[str, Any]:
         """The CLI / API contract (`praktijkkaart ask --json`)."""
@@ -162,7 +163,7 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],
             "status": str(self.status), "notice": self.notice, "themes": self.themes,
-            "more": self.more, "followup_of": self.followup_of, "meta": self.meta,
+            "more": self.more, "followup_of": self.followup_of, "warnings": self.warnings, "meta": self.meta,
         }
 
     @property

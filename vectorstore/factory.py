@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from praktijkkaart.settings import Settings
 
 
-def make_store(settings: Settings, embedder: Embedder | None = None) -> Store:
+def make_store(settings: Settings, embedder: Embedder | None = None, *, writer: bool = False) -> Store:
+    """`writer`: for ingest. A reader of the embedded store serves a read-only copy when the disk is full; a
+    writer never does (it would build into the copy), it gets the Dutch "Schijf vol" instead."""
     if settings.store_backend == "memory":
         from vectorstore.memory import MemoryStore
 
@@ -19,4 +21,5 @@ def make_store(settings: Settings, embedder: Embedder | None = None) -> Store:
 
     if settings.chroma_url:
         return ChromaStore(url=settings.chroma_url, prefix=settings.collection_prefix, embedder=embedder)
-    return ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix, embedder=embedder)
+    return ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix, embedder=embedder,
+                       read_only_fallback=not writer)
