@@ -57,11 +57,12 @@ class FeedbackResult:
     problem: str | None = None  # Dutch, for the user: why it was not saved (the answer itself stays)
 
 
-class FeedbackNotSaved(RuntimeError):
-    """save_feedback could not write; the message is the Dutch `FeedbackResult.problem`."""
+class FeedbackWriteError(RuntimeError):
+    """Saving (save_feedback) or deleting (forget_before) feedback failed; the message is Dutch and says why."""
 
 
 def _problem(exc: BaseException) -> str:
+    """Why feedback was not saved, for the user of the chat (Dutch)."""
     if looks_full(exc):
         return ("Schijf vol: je feedback kon niet worden opgeslagen. Het antwoord blijft gewoon staan; vraag de "
                 "beheerder om ruimte vrij te maken op de computer van de assistent.")
@@ -132,11 +133,11 @@ def store_feedback(
 def save_feedback(settings: Settings, *, answer_id: str, question: str, answer: str,
                   passage_ids: list[str] | tuple[str, ...], thumbs: int | None, comment: str | None = None,
                   generator: str | None = None, now: datetime | None = None) -> None:
-    """`store_feedback` that raises FeedbackNotSaved (with the Dutch problem) when the write fails."""
+    """`store_feedback` that raises FeedbackWriteError (with the Dutch problem) when the write fails."""
     result = store_feedback(settings, answer_id=answer_id, question=question, answer=answer, passage_ids=passage_ids,
                             thumbs=thumbs, comment=comment, generator=generator, now=now)
     if not result.saved:
-        raise FeedbackNotSaved(result.problem)
+        raise FeedbackWriteError(result.problem)
 
 
 def list_feedback(settings: Settings) -> list[FeedbackRecord]:
@@ -166,5 +167,14 @@ def forget_before(settings: Settings, before: date | datetime) -> int:
     if not db_path(settings).exists():
         return 0
     cutoff = before.astimezone(UTC).isoformat()
-    with _connect(settings) as conn:
-        return conn.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount
+    try:
+        with _connect(settings) as conn:
+            return conn.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,)).rowcount
+    except (OSError, sqlite3.Error) as exc:
+        path = db_path(settings)
+        if looks_full(exc):  # SQLite needs room for its journal to delete, too
+            raise FeedbackWriteError(f"Schijf vol: oude feedback in {path} kon niet worden verwijderd (ook verwijderen "
+                                     "vraagt even ruimte). Maak eerst wat ruimte vrij op dat volume en probeer het "
+                                     "opnieuw.") from exc
+        raise FeedbackWriteError(f"Oude feedback in {path} kon niet worden verwijderd: "
+                                 f"{type(exc).__name__}: {exc}") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -39,11 +40,16 @@ def forget_logs(settings: Settings, before: date) -> int:
 def apply_retention(settings: Settings, *, now: datetime | None = None) -> dict[str, int]:
     """Remove feedback created more than `retention_days` ago (to the second), and the daily question logs of
     days that lie entirely before that moment (a log of the day at the boundary still holds younger questions)."""
-    from assistant.feedback import forget_before
+    from assistant.feedback import FeedbackWriteError, forget_before
 
     cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.retention_days)
-    removed = {"retention_days": settings.retention_days, "feedback_deleted": forget_before(settings, cutoff),
-               "logs_deleted": forget_logs(settings, cutoff.date())}
+    logs = forget_logs(settings, cutoff.date())  # first: removing files also works on a full disk
+    try:
+        feedback = forget_before(settings, cutoff)
+    except FeedbackWriteError as exc:  # e.g. a full disk after an ingest that had nothing to write
+        log.warning("%s", exc)
+        feedback = 0
+    removed = {"retention_days": settings.retention_days, "feedback_deleted": feedback, "logs_deleted": logs}
     if removed["feedback_deleted"] or removed["logs_deleted"]:
         log.info("retention: %s", removed)
     return removed
@@ -66,11 +72,16 @@ def apply_retention_once(settings: Settings) -> dict[str, int] | None:
 
 
 def forget_command(settings: Settings, *, before: date | None, as_json: bool) -> int:
-    from assistant.feedback import forget_before
+    from assistant.feedback import FeedbackWriteError, forget_before
 
     cutoff = before or (datetime.now(UTC) - timedelta(days=settings.retention_days)).date()
-    result = {"before": cutoff.isoformat(), "feedback_deleted": forget_before(settings, cutoff),
-              "logs_deleted": forget_logs(settings, cutoff)}
+    logs = forget_logs(settings, cutoff)  # first: removing files also works (and frees space) on a full disk
+    try:
+        feedback = forget_before(settings, cutoff)
+    except FeedbackWriteError as exc:
+        print(f"{exc} Wel verwijderd: {logs} logbestanden van voor {cutoff.isoformat()}.", file=sys.stderr)
+        return 2
+    result = {"before": cutoff.isoformat(), "feedback_deleted": feedback, "logs_deleted": logs}
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     else:

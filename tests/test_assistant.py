@@ -49,7 +49,7 @@ ANSWER_KEYS = {"question": str, "answer": str, "in_scope": bool, "generator": st
 CITATION_KEYS = {"n": int, "url": str, "title": str, "passage_id": str}
 PASSAGE_KEYS = {"id": str, "theme": (int, type(None)), "kind": str, "text": str, "score": float, "links": list}
 # ... plus the additions the implementation makes (pinned, so further drift is noticed).
-ANSWER_EXTRA = {"status", "notice", "themes", "meta", "more", "followup_of"}
+ANSWER_EXTRA = {"status", "notice", "themes", "meta", "more", "followup_of", "warnings"}
 PASSAGE_EXTRA = {"item_id", "location"}
 
 

@@ -79,31 +79,35 @@ def ask_json(volume: Volume, data: Path, **extra: str) -> tuple[subprocess.Compl
 
 
 @pytest.mark.slow
-def test_ask_status_and_doctor_serve_from_a_full_disk(volume: Volume, ingested: tuple[Path, str]) -> None:
+def test_ask_status_and_doctor_serve_from_a_full_disk(volume: Volume, ingested: tuple[Path, str],
+                                                      tmp_path: Path) -> None:
     data, version = ingested
     volume.fill()
     before = files(volume.inside(data))
+    tmp = tmp_path / "tmp"  # where the readers put their read-only copy (TMPDIR), on the normal disk
+    tmp.mkdir()
 
-    _, answer = ask_json(volume, data)
+    _, answer = ask_json(volume, data, TMPDIR=str(tmp))
     assert answer["status"] == "ok" and answer["in_scope"] and answer["citations"], answer
     assert answer["meta"]["version"] == version
 
-    status = cli(volume, ["status", "--json"], _env(data))
+    status = cli(volume, ["status", "--json"], _env(data, TMPDIR=str(tmp)))
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["version"] == version
 
-    doctor = cli(volume, ["doctor", "--json"], _env(data))
+    doctor = cli(volume, ["doctor", "--json"], _env(data, TMPDIR=str(tmp)))
     report = json.loads(doctor.stdout)
     checks = {c["name"]: c for c in report["checks"]}
     assert doctor.returncode == 1 and report["ok"] is False
     assert checks["vectorstore"]["ok"] and checks["live versie"]["ok"] and checks["aantal stukken"]["ok"], checks
     disk = checks["schijfruimte"]  # the real cause, and the fix: free space (the index is fine)
     assert not disk["ok"] and "Schijf vol" in disk["detail"] and "ruimte vrij" in disk["detail"], disk
-    assert "alleen-lezen kopie" in checks["vectorstore"]["detail"]  # readers are served from a copy meanwhile
+    assert f"alleen-lezen kopie in {tmp}" in checks["vectorstore"]["detail"]  # readers serve a copy meanwhile
     assert not any("verwijder de map" in c["detail"] for c in report["checks"]), checks
 
     assert files(volume.inside(data)) == before  # nothing a reader did wrote to the full volume
     assert volume.free() == 0
+    assert list(tmp.iterdir()) == []  # each reader removed its copy when it ended
 
 
 @pytest.mark.slow
@@ -245,6 +249,31 @@ def test_reader_on_a_copy_refuses_writes_and_returns_to_the_store_when_there_is_
     assert out["after"] == out["published"] != version and out["copy_after"] is None, out
 
 
+_NO_ROOM_FOR_A_COPY = """
+import json, sys
+from pathlib import Path
+import vectorstore.disk as disk
+from assistant.wiring import build_assistant
+from praktijkkaart.settings import Settings
+
+disk._COPY_PLACES = (sys.argv[1],)  # the temp dir is on the full volume too
+answer = build_assistant(Settings(data_dir=Path(sys.argv[2]), embedding_backend="fake")).answer(sys.argv[3])
+print(json.dumps({"status": str(answer.status), "answer": answer.answer}))
+"""
+
+
+@pytest.mark.slow
+def test_no_room_anywhere_for_the_copy_is_a_dutch_message(volume: Volume, ingested: tuple[Path, str]) -> None:
+    data, _ = ingested
+    volume.fill()
+    proc = volume.run([sys.executable, "-c", _NO_ROOM_FOR_A_COPY, str(volume.path), str(data), PARENTS],
+                      cwd=ROOT, env=_env(data), timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["status"] == "store_error" and out["answer"].startswith("Schijf vol"), out
+    assert "geen ruimte voor een alleen-lezen kopie" in out["answer"] and "verwijder die niet" in out["answer"]
+
+
 @pytest.mark.slow
 def test_question_log_on_a_full_volume_keeps_the_answer(volume: Volume, ingested: tuple[Path, str]) -> None:
     data, version = ingested
@@ -275,7 +304,7 @@ if sys.argv[1] == "save":
 elif sys.argv[1] == "raise":
     try:
         fb.save_feedback(s, answer_id="a3", question="q", answer="a", passage_ids=[], thumbs=1)
-    except fb.FeedbackNotSaved as exc:
+    except fb.FeedbackWriteError as exc:
         print(json.dumps({"raised": str(exc)}))
 else:
     print(json.dumps({"ids": [r.id for r in fb.list_feedback(s)]}))
@@ -302,3 +331,23 @@ def test_feedback_on_a_full_disk_is_an_error_value_not_a_crash(volume: Volume) -
 
     fresh = feedback(volume, "save", volume.path / "nieuw", "b1")  # no database yet either
     assert fresh["saved"] is False and "Schijf vol" in fresh["problem"]
+
+
+@pytest.mark.slow
+def test_forget_on_a_full_disk_removes_the_logs_and_says_why_feedback_stays(volume: Volume) -> None:
+    data = volume.path / "data"
+    assert feedback(volume, "save", data, "a1")["saved"]
+    old_log = volume.inside(data) / "logs" / "vragen-2020-01-01.log"
+    old_log.parent.mkdir()
+    old_log.write_text("2020-01-01T08:00:00+00:00\toude vraag\n", encoding="utf-8")
+    volume.fill()
+
+    proc = cli(volume, ["forget", "--before", "2100-01-01"], _env(data))
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Schijf vol" in proc.stderr and "ruimte vrij" in proc.stderr, proc.stderr
+    assert not old_log.exists()  # the logs go anyway (that frees space)
+    assert feedback(volume, "list", data) == {"ids": ["a1"]}
+
+    volume.unfill()
+    again = cli(volume, ["forget", "--before", "2100-01-01", "--json"], _env(data))
+    assert again.returncode == 0 and json.loads(again.stdout)["feedback_deleted"] == 1, again.stderr

@@ -139,15 +139,18 @@ class ChromaStore:
             self.path.mkdir(parents=True, exist_ok=True)
             return _persistent(self.path)
         except Exception as exc:
-            full, read_only = disk.looks_full(exc, self.path), disk.looks_read_only(exc)
+            full, read_only = disk.says_full(exc), disk.looks_read_only(exc)  # only what the error says
             if not (full or read_only):
                 raise StoreError(self._unreachable(exc)) from exc
             if not self._fallback or not (self.path / "chroma.sqlite3").is_file():
                 raise (disk.DiskFull(self.path, cause=exc) if full else StoreError(self._unreachable(exc))) from exc
-            self._copy, self._copy_tried = disk.read_only_copy(self.path, self), time.monotonic()
-            log.warning("vectorstore %s kan niet worden geopend (%s); een alleen-lezen kopie in %s wordt gebruikt",
-                        self.path, exc, self._copy)
+        self._copy, self._copy_tried = disk.read_only_copy(self.path, self), time.monotonic()
+        log.warning("vectorstore %s kan niet worden geopend (schijf vol of alleen-lezen); een alleen-lezen kopie in "
+                    "%s wordt gebruikt", self.path, self._copy)
+        try:
             return _persistent(self._copy)
+        except Exception as exc:
+            raise StoreError(self._unreachable(exc)) from exc
 
     def _back_to_real(self) -> None:
         """Serving a copy: try the real store again now and then (space freed, a new version published)."""

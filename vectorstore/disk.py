@@ -84,11 +84,12 @@ def full_message(path: Path, need: int | None = None) -> str:
 class DiskFull(StoreError):
     """A write failed (or would fail) because the volume is full; the message is Dutch and says what to do."""
 
-    def __init__(self, path: Path, need: int | None = None, cause: BaseException | None = None) -> None:
+    def __init__(self, path: Path, need: int | None = None, cause: BaseException | None = None,
+                 extra: str = "") -> None:
         self.path, self.cause = path, cause
         # Chroma's own words only when they do not say "full" themselves (we concluded it from the free space)
         detail = f" (melding van Chroma: {cause})" if cause is not None and not says_full(cause) else ""
-        super().__init__(full_message(path, need) + detail)
+        super().__init__(full_message(path, need) + detail + extra)
 
 
 class ReadOnlyStore(StoreError):
@@ -132,4 +133,5 @@ def read_only_copy(src: Path, owner: object) -> Path:
             return target
         except OSError:
             shutil.rmtree(target, ignore_errors=True)
-    raise DiskFull(src, need)
+    raise DiskFull(src, extra=f" Ook op {' en '.join(_COPY_PLACES)} is geen ruimte voor een alleen-lezen kopie "
+                              f"(ongeveer {size_text(need)}), dus er kan nu niets worden gelezen.")
