@@ -190,8 +190,7 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
         finally:
             lease.release()
     except disk.DiskFull as exc:
-        raise IngestFailed(f"Ingest gestopt. {exc} {_NOT_PUBLISHED} Wat al geschreven is, gebruikt de volgende "
-                           "ingest opnieuw.") from None
+        raise IngestFailed(f"Ingest gestopt. {exc} {_NOT_PUBLISHED}") from None
     finally:
         lock.release()
 
