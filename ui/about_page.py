@@ -41,10 +41,10 @@ def _llm_leaves_machine(settings: Settings) -> bool:
 def about_page() -> None:
     settings = current_settings()
     card = get_card(str(settings.corpus_dir))
-    st.title("Over deze assistent")
+    st.title("Over deze assistent", anchor=False)
     st.markdown(INTRO)
 
-    st.subheader("Bronnen")
+    st.header("Bronnen", anchor=False)
     st.markdown(
         "De antwoorden komen uit de praktijkkaart *Welbevinden en gelijke kansen* van het Nationaal Programma "
         f"Onderwijs (NPO): {len(card.themes)} thema's, {len(card.items)} onderdelen en {len(card.links)} links "
@@ -52,7 +52,7 @@ def about_page() -> None:
         "met een genummerde bron bij elke suggestie. Op de pagina Bronnen lees je de hele kaart."
     )
 
-    st.subheader("Privacy")
+    st.header("Privacy", anchor=False)
     lines = [
         "- De assistent draait op deze computer of server van de school; je vragen worden hier beantwoord.",
         "- Vragen met persoonsgegevens (zoals een BSN, e-mailadres, telefoonnummer, rekeningnummer of de naam "
@@ -73,7 +73,7 @@ def about_page() -> None:
         lines.append("- Er gaat niets naar internet: er worden geen gebruiksgegevens verzameld.")
     st.markdown("\n".join(lines))
 
-    st.subheader("Versie van de index")
+    st.header("Versie van de index", anchor=False)
     assistant, error = get_assistant(settings)
     if assistant is None:
         st.warning(error or STORE_NOT_READY)
