@@ -101,7 +101,7 @@ def sources_page() -> None:
         if words and not count:
             continue
         label = f"{escape_markdown(title)} ({count})" if words else escape_markdown(title)
-        with st.expander(label, expanded=bool(words) or number == asked):
+        with st.expander(label, expanded=bool(words) or (asked is not None and number == asked)):
             _render_section(visible, words, allowed)
     if words and not total:
         st.info("Niets gevonden in de praktijkkaart. Probeer een ander woord.")
