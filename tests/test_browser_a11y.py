@@ -8,6 +8,7 @@ embedder, so answers are real; the Beheer page is switched on. axe-core comes fr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,118 @@ def test_nothing_the_pages_load_comes_from_outside_the_machine(page: Any, app_ur
     hosts = {urlsplit(u).hostname for u in requests if not u.startswith(("data:", "blob:", "about:"))}
     assert len(requests) > 20  # the recording works: the app's own scripts, styles, fonts and websocket
     assert hosts <= LOCAL_HOSTS, sorted(u for u in requests if urlsplit(u).hostname not in LOCAL_HOSTS)
+
+
+def test_page_language_is_dutch_on_every_page(page: Any, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    _open_chat(page, app_url)
+    for path in ("", *PAGES):
+        if path:
+            _open_page(page, app_url, path)
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        skip = page.get_by_test_id("stSkipToContent")
+        expect(skip).to_have_text("Naar de inhoud")
+    assert page.get_by_text("Skip to main content").count() == 0
+
+
+def _tab_stops_to_chat_input(page: Any, limit: int = 60) -> int:
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.getAttribute('data-testid')") == "stChatInputTextArea":
+            return presses
+    pytest.fail(f"the chat input had no focus after {limit} Tab presses")
+
+
+def test_few_tab_stops_before_the_question_box(page: Any, app_url: str) -> None:
+    """Issue 16 counted 17 presses (skip link, 4 menu links, sidebar, six example questions, ...)."""
+    _open_chat(page, app_url)
+    page.wait_for_timeout(500)
+    stops = _tab_stops_to_chat_input(page)
+    print(f"Tab presses from page load to the question box: {stops}")
+    # skip link, 4 menu links (with Beheer), Nieuw gesprek, school type, themes, the main region, the box
+    assert stops <= 10, stops
+
+
+def _axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    return list(page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""))
+
+
+def test_axe_finds_no_serious_or_critical_violation(page: Any, app_url: str) -> None:
+    if not AXE.is_file():
+        reason = (f"axe-core is not installed at {AXE}: `npm install --prefix .ci/node axe-core@4.14.1` "
+                  "(.ci/run does this)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    _ask(page, app_url)
+    page.wait_for_timeout(1000)
+    found = {"chat": _axe_violations(page)}
+    for path in PAGES:
+        _open_page(page, app_url, path)
+        found[path] = _axe_violations(page)
+    bad = {name: [v for v in vs if v["impact"] in ("serious", "critical")] for name, vs in found.items()}
+    print({name: [(v["id"], v["impact"]) for v in vs] for name, vs in found.items()})
+    assert bad == {name: [] for name in found}, bad
+
+
+def test_markers_link_to_their_sources_and_the_theme_link_opens_bronnen(page: Any, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    reply = _ask(page, app_url)
+    marker = reply.locator("a[href^='#bron-']").first
+    expect(marker).to_have_text("[1]")
+    target = marker.get_attribute("href")
+    entry = reply.locator(f"li{target}")
+    expect(entry).to_contain_text("[1]")
+    assert entry.locator("a[href^='http']").count() == 1  # the source entry carries its link
+    marker.click()
+    assert page.evaluate("location.hash") == target  # followed in place: no new tab, the chat stays
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(2)
+    expect(entry).to_be_in_viewport()
+
+    reply.get_by_text("Meer uit thema", exact=False).first.click()
+    theme_link = reply.locator("a[href^='bronnen?thema=']").first
+    expect(theme_link).to_contain_text("Lees het hele thema")
+    number = theme_link.get_attribute("href").rsplit("=", 1)[1]
+    page.goto(f"{app_url}/{theme_link.get_attribute('href')}")
+    opened = page.locator("details[open] summary")
+    expect(opened).to_have_count(1, timeout=START_TIMEOUT_S * 1000)
+    expect(opened).to_contain_text(f"Thema {number} · ")
+
+
+def test_copy_button_copies_the_answer_with_its_sources(page: Any, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    reply = _ask(page, app_url)
+    button = reply.get_by_role("button", name="Kopieer antwoord")
+    button.click()
+    expect(reply.get_by_role("status")).to_have_text("Gekopieerd")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    first_line = reply.get_by_test_id("stMarkdownContainer").first.inner_text().strip().splitlines()[0]
+    assert copied.startswith(first_line), (first_line, copied[:200])
+    assert "\nBronnen\n[1] " in copied and re.search(r"\[1\] .+ — https?://", copied), copied[-500:]
+
+
+def test_long_paste_gets_the_dutch_too_long_message(page: Any, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    chat = _open_chat(page, app_url)
+    paste = ("Op onze school merken we dat ouders die weinig Nederlands spreken moeilijk te bereiken zijn. " * 40)[:3000]
+    chat.fill(paste)
+    assert len(chat.input_value()) == 3000  # the box took all of it (it used to stop at 2000)
+    chat.press("Enter")
+    warning = page.get_by_test_id("stAlertContentWarning")
+    expect(warning).to_contain_text("Je vraag is te lang (3.000 tekens; maximaal 2.000)", timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_label("Je vraag (nog niet verstuurd)")).to_have_value(paste)
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(0)  # not answered
+
+
+def test_decline_lists_the_themes_without_double_markers(page: Any, app_url: str) -> None:
+    reply = _ask(page, app_url, DECLINED)
+    items = reply.locator("ol li").all_inner_texts()
+    assert len(items) == 5, items
+    assert all(not re.match(r"^\s*(?:[•\-*]|\d+[.)])", text) for text in items), items  # the list numbers them
