@@ -103,6 +103,9 @@ def test_page_language_is_dutch_on_every_page(page: Any, app_url: str) -> None:
         skip = page.get_by_test_id("stSkipToContent")
         expect(skip).to_have_text("Naar de inhoud")
     assert page.get_by_text("Skip to main content").count() == 0
+    _open_chat(page, app_url)
+    labels = set(page.locator("[aria-label]").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))"))
+    assert {"Verstuur je vraag", "Pagina's"} <= labels and not labels & {"Send message", "App pages", "Sidebar"}, labels
 
 
 def _tab_stops_to_chat_input(page: Any, limit: int = 60) -> int:

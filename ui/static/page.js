@@ -5,6 +5,16 @@
     "Skip to main content": "Naar de inhoud",
     "Chat message from assistant": "Antwoord van de assistent",
     "Chat message from user": "Jouw vraag",
+    "App pages": "Pagina's",
+    "Sidebar": "Zijbalk",
+    "Collapse sidebar": "Zijbalk inklappen",
+    "Expand sidebar": "Zijbalk uitklappen",
+    "Send message": "Verstuur je vraag",
+    "Feedback rating": "Was dit antwoord nuttig?",
+    "Thumbs up": "Nuttig",
+    "Thumbs down": "Niet nuttig",
+    "Open": "Openen",
+    "link icon": "link",
   };
   const apply = () => {
     const html = document.documentElement;
@@ -22,7 +32,7 @@
   let queued = false;  // one pass per frame, however many nodes a streamed answer adds
   const later = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; apply(); }); } };
   new MutationObserver(later).observe(document.documentElement,
-    { subtree: true, childList: true, attributes: true, attributeFilter: ["lang"] });
+    { subtree: true, childList: true, attributes: true, attributeFilter: ["lang", "aria-label"] });
 
   // Copy buttons (ui/answer_view.py): the text sits escaped in data-kopieer. navigator.clipboard needs a secure
   // context (https or localhost); on a school server over plain http the older execCommand path is used.
