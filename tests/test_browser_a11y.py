@@ -69,6 +69,10 @@ def _ask(page: Any, url: str, question: str = QUESTION) -> Any:
     chat.press("Enter")
     reply = page.get_by_test_id("stChatMessage").nth(1)
     expect(reply.get_by_test_id("stFeedback")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    # The app reruns once after an answer (so that the export includes it): wait until that has landed.
+    export = page.get_by_test_id("stSidebar").get_by_role("button", name="Exporteer gesprek")
+    expect(export).to_be_enabled(timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_timeout(300)
     return reply
 
 
@@ -164,6 +168,7 @@ def test_markers_link_to_their_sources_and_the_theme_link_opens_bronnen(page: An
     assert page.evaluate("location.hash") == target  # followed in place: no new tab, the chat stays
     expect(page.get_by_test_id("stChatMessage")).to_have_count(2)
     expect(entry).to_be_in_viewport()
+    assert page.evaluate("document.activeElement.id") == target[1:]  # focus moved there too (screen readers)
 
     reply.get_by_text("Meer uit thema", exact=False).first.click()
     theme_link = reply.locator("a[href^='bronnen?thema=']").first

@@ -34,6 +34,19 @@
   new MutationObserver(later).observe(document.documentElement,
     { subtree: true, childList: true, attributes: true, attributeFilter: ["lang", "aria-label"] });
 
+  // A marker [n] jumps to source n of the same answer. Keyboard and screen-reader users land on the entry, and
+  // the jump holds even when Streamlit scrolls the chat to its bottom after a rerun.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('a[href^="#bron-"]');
+    const target = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    requestAnimationFrame(() => {
+      target.setAttribute("tabindex", "-1");
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "center" });
+    });
+  });
+
   // Copy buttons (ui/answer_view.py): the text sits escaped in data-kopieer. navigator.clipboard needs a secure
   // context (https or localhost); on a school server over plain http the older execCommand path is used.
   const copy = async (text) => {
