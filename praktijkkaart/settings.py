@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     log_questions: bool = Field(False, description="Write questions to <data_dir>/logs (personal data redacted). Off by default.")
     retention_days: int = Field(365, ge=1, description="Feedback and question logs older than this many days are removed automatically at app start and after each ingest, or on demand by 'praktijkkaart forget'.")
 
+    # --- app -----------------------------------------------------------------------------------
+    beheer_page: bool = Field(False, description="Show the Beheer page in the app: the feedback overview and the evaluation report. Off by default, because everyone who can open the chat would see it.")
+
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"

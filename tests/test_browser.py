@@ -162,3 +162,22 @@ def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
             assert page.locator("img[src='x']").count() == 0
         finally:
             browser.close()
+
+
+def test_beheer_and_evaluatie_are_not_served_by_default(app_url: str) -> None:
+    """PRAKTIJKKAART_BEHEER_PAGE is off: the menu has no Beheer (nor the old Evaluatie) and their URLs show the chat."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            for path in ("beheer", "evaluatie"):
+                page.goto(f"{app_url}/{path}")
+                expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=START_TIMEOUT_S * 1000)
+                expect(page.locator("h1").first).to_have_text("Praktijkkaart-assistent")
+                links = page.get_by_test_id("stSidebarNavLink").all_inner_texts()
+                assert [lk.split()[-1] for lk in links] == ["Chat", "Bronnen", "Over"], links
+                assert page.get_by_text("Feedback uit de chat").count() == 0
+        finally:
+            browser.close()

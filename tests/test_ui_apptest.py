@@ -8,7 +8,6 @@ PRAKTIJKKAART_* environment like in production.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 import assistant.core
 from assistant.feedback import list_feedback
 from praktijkkaart.settings import Settings
-from ui import eval_page, views
+from ui import views
 from ui.render import strip_images
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
@@ -81,6 +80,10 @@ def markdown_of(block: Any) -> str:
     return "\n".join(md.value for md in block.markdown)
 
 
+def html_of(block: Any) -> str:
+    return "\n".join(h.value for h in block.html)
+
+
 def test_start_screen_offers_example_questions(env: Settings) -> None:
     at = start()
     labels = [b.label for b in at.button]
@@ -97,13 +100,24 @@ def test_question_gets_a_streamed_answer_with_links_and_passages(env: Settings, 
     assert user.text[0].value == QUESTION
     [reply] = assistant_messages(at)
     text = markdown_of(reply)
-    assert "**Bronnen**" in text
+    assert "## Bronnen" in text  # answer sections are real headings (h2 under the page's h1)
     assert "](https://" in text or "](http://" in text
+    # Each [n] marker links to the numbered source entry with that id, in the same answer.
+    msg_id = at.session_state["messages"][-1]["id"]
+    answer = at.session_state["messages"][-1]["answer"]
+    assert f'[\\[1\\]](#bron-{msg_id}-1 "Bron 1")' in text
+    sources = html_of(reply)
+    for c in answer.citations:
+        assert f'<li id="bron-{msg_id}-{c.n}">' in sources and f'href="{c.url}"' in sources
     assert reply.expander, "every cited passage gets an expander"
     assert any("Thema " in e.label for e in reply.expander)
     # The rest of the theme is folded away under "Meer uit thema 2".
     [more] = [e for e in reply.expander if e.label.startswith("Meer uit thema")]
     assert "thema 2" in more.label and "Direct aan de slag" in markdown_of(more)
+    assert "[Lees het hele thema 2 „Belang van brede samenwerking” op de pagina Bronnen](bronnen?thema=2)" in (
+        markdown_of(more))
+    # A copy button with the short answer and its sources (page.js copies it; no code from outside).
+    assert 'data-kopieer="' in html_of(reply) and "Kopieer antwoord" in html_of(reply)
     assert len(reply.feedback) == 1
     assert calls[0]["question"] == QUESTION and calls[0]["history"] == []
     # the example questions of the start screen are gone
@@ -171,7 +185,8 @@ def test_html_in_a_question_is_shown_as_text(env: Settings) -> None:
     at = ask(start(), question)
     [user] = [m for m in at.chat_message if m.name == "user"]
     assert user.text[0].value == question  # st.text: never parsed as Markdown or HTML
-    assert not at.html
+    for block in [*at.markdown, *at.html]:
+        assert "<script>alert" not in block.value and "<img src=x" not in block.value
     for md in at.markdown:
         assert "<script>" not in md.value and "<img" not in md.value
 
@@ -216,6 +231,18 @@ def test_feedback_is_stored_locally(env: Settings) -> None:
     assert updated.thumbs == 0
 
 
+def test_feedback_that_cannot_be_saved_says_why_and_keeps_the_answer(env: Settings) -> None:
+    at = ask(start(), QUESTION)
+    db = env.data_dir / "feedback.sqlite3"
+    if db.exists():
+        db.unlink()
+    db.mkdir(parents=True)  # a real fault: sqlite cannot open a directory as its database
+    at.feedback[0].set_value(1).run()
+    assert not at.exception
+    assert any("feedback kon nu niet worden opgeslagen" in c.value for c in at.caption)
+    assert at.session_state["messages"][-1]["answer"].in_scope  # the answer stays
+
+
 def test_new_conversation_starts_over(env: Settings) -> None:
     at = ask(start(), QUESTION)
     at.sidebar.button[0].click().run()
@@ -249,20 +276,14 @@ def _about_app() -> None:
     views.about_page()
 
 
-def _eval_app() -> None:
-    from ui import views
-
-    views.eval_page()
-
-
 def test_sources_page_lists_the_card_and_searches(env: Settings) -> None:
     at = AppTest.from_function(_sources_app, default_timeout=TIMEOUT).run()
     assert not at.exception
     labels = [e.label for e in at.expander]
     assert labels[0] == "Algemeen" and sum(lbl.startswith("Thema ") for lbl in labels) == 5
     assert any("Gevoelige overgangen" in lbl for lbl in labels)
-    text = "\n".join(md.value for md in at.markdown)
-    assert "https://www.pharos.nl/infosheets/welbevinden-op-school/" in text
+    text = "\n".join(h.value for h in at.html)
+    assert 'href="https://www.pharos.nl/infosheets/welbevinden-op-school/"' in text
     at.text_input(key="sources_query").input("brugklas").run()
     labels = [e.label for e in at.expander]
     assert any(lbl.startswith("Thema 4") for lbl in labels)
@@ -276,38 +297,14 @@ def test_about_page_shows_privacy_and_index_version(env: Settings) -> None:
     assert not at.exception
     text = "\n".join(md.value for md in at.markdown)
     assert "Vragen worden verder niet bewaard" in text and "Er gaat niets naar internet" in text
-    assert [s.value for s in at.subheader] == ["Bronnen", "Privacy", "Versie van de index"]
+    # what retention does, exactly (issue 16): the configured period, when it runs, the manual route
+    assert f"ouder zijn dan {env.retention_days} dagen: telkens wanneer de assistent start" in text
+    assert "na elke update van de index" in text and "praktijkkaart forget --before" in text
+    assert [h.value for h in at.header] == ["Bronnen", "Privacy", "Versie van de index"]  # h2 under the h1
     status = views.get_assistant(env)[0].status()
     shown = at.markdown[-1].value
     assert status["version"] and views.escape_markdown(str(status["version"])) in shown
     assert f"**Aantal tekstdelen**: {status['chunks']}" in shown
-
-
-def test_eval_page_without_reports_says_so(env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(eval_page, "REPORTS_DIR", tmp_path / "reports")
-    at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert any("nog geen evaluatierapport" in i.value for i in at.info)
-
-
-def test_eval_page_shows_the_latest_report_and_its_plots(env: Settings, monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    (reports / "20240101-120000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.5}}))
-    (reports / "20240301-120000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.97, "n": 120}}))
-    (reports / "20240301-120000.md").write_text("# Evaluatie\n\nAlles groen. ![plot](https://e.org/x.png)")
-    png = bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-    (reports / "20240301-120000-theme_hit3.png").write_bytes(png)
-    monkeypatch.setattr(eval_page, "REPORTS_DIR", reports)
-    at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert at.selectbox[0].value == reports / "20240301-120000.json"
-    assert [(m.label, m.value) for m in at.metric] == [("theme_hit@3", "0.970"), ("n", "120")]
-    assert any("Alles groen." in md.value and "e.org" not in md.value for md in at.markdown)
-    assert [img.captions for img in at.image] == [["20240301-120000-theme_hit3"]]
 
 
 def _render_app() -> None:
@@ -330,14 +327,14 @@ def _render_app() -> None:
                             dead=True)],
     )
     settings = views.current_settings()
-    views._render_answer(settings, {"id": "x", "answer": answer})
+    views.render_answer(settings, {"id": "x", "answer": answer})
     st.session_state.setdefault("messages", [])
 
 
 def test_answer_rendering_marks_dead_links_and_neutralises_markup(env: Settings) -> None:
     at = AppTest.from_function(_render_app, default_timeout=TIMEOUT).run()
     assert not at.exception
-    text = "\n".join(md.value for md in at.markdown)
+    text = "\n".join(md.value for md in at.markdown) + "\n".join(h.value for h in at.html)
     assert "tracker.example" not in text and "[afbeelding: pixel]" in text
     assert "<script>" not in text and "&lt;script>" in text
     assert "\\<b\\>Pharos\\</b\\>" in text  # passage text shown literally
@@ -347,21 +344,58 @@ def test_answer_rendering_marks_dead_links_and_neutralises_markup(env: Settings)
     assert [e.label for e in at.expander] == ["\\[1\\] Thema 1 · Welbevinden en gelijke kansen · Direct aan de slag"]
 
 
-def test_eval_page_offers_the_held_out_sets(env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    (reports / "holdout2").mkdir(parents=True)
-    (reports / "20240301-120000").mkdir()  # a plot folder of a golden report, not a question set
-    (reports / "20240301-120000" / "x.png").write_bytes(b"")  # unreadable: warned about, page stays up
-    (reports / "20240301-120000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.97}}))
-    (reports / "holdout2" / "20240302-080000.json").write_text(json.dumps({"summary": {"theme_hit@3": 0.81}}))
-    monkeypatch.setattr(eval_page, "REPORTS_DIR", reports)
-    at = AppTest.from_function(_eval_app, default_timeout=TIMEOUT).run()
+def test_too_long_question_gets_the_dutch_message_and_is_not_answered(
+        env: Settings, calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRAKTIJKKAART_LOG_QUESTIONS", "true")  # even then: nothing of it is logged
+    settings = Settings()
+    paste = ("Op onze school merken we dat ouders die weinig Nederlands spreken moeilijk te bereiken zijn. " * 40)[:3000]
+    at = start()
+    assert at.chat_input[0].proto.max_chars >= 50_000  # the box takes the paste, so the message can show
+    ask(at, paste)
+    assert calls == []  # not answered
+    assert not assistant_messages(at) and not [m for m in at.chat_message if m.name == "user"]
+    [warning] = at.warning
+    assert "Je vraag is te lang (3.000 tekens; maximaal 2.000)" in warning.value
+    assert at.text_area[0].value == paste  # kept, to shorten and send again
+    assert not any(b.label == "Vervang persoonsgegevens" for b in at.button)
+    at.button(key="draft_send").click().run()  # unchanged: still held back
+    assert calls == [] and "te lang" in at.warning[0].value
+    at.text_area[0].input(paste[:200]).run()
+    at.button(key="draft_send").click().run()
     assert not at.exception
-    assert at.selectbox[0].options == [views._set_label("golden"), views._set_label("holdout2")]
-    assert [(m.label, m.value) for m in at.metric] == [("theme_hit@3", "0.970")]
-    assert any("x.png kon niet worden getoond" in w.value for w in at.warning)
-    at.selectbox[0].set_value("holdout2").run()
+    assert [c["question"] for c in calls] == [paste[:200].strip()]
+    logged = "".join(p.read_text(encoding="utf-8") for p in (settings.data_dir / "logs").glob("*.log"))
+    assert paste[:200].strip() in logged and paste not in logged
+    assert all(r.question != paste for r in list_feedback(settings))
+
+
+def test_start_screen_puts_the_question_box_before_the_examples(env: Settings) -> None:
+    """Keyboard users reach the box first: it sits in the page right under the title, not at the bottom."""
+    at = start()
+    main = [type(el).__name__ for el in at.main]
+    assert at.chat_input[0] in list(at.main)  # inline, in the main flow
+    assert main.index("Title") < main.index("ChatInput") < main.index("Button")
+
+
+def test_sources_deep_link_opens_the_theme(env: Settings) -> None:
+    at = AppTest.from_function(_sources_app, default_timeout=TIMEOUT)
+    at.query_params["thema"] = "3"
+    at.run()
     assert not at.exception
-    assert at.selectbox[1].value == reports / "holdout2" / "20240302-080000.json"
-    assert [(m.label, m.value) for m in at.metric] == [("theme_hit@3", "0.810")]
-    assert any("achtergehouden" in c.value for c in at.caption)
+    opened = [e.label for e in at.expander if e.proto.expanded]
+    assert opened == ["Thema 3 · Interventies met impact"]
+    at = AppTest.from_function(_sources_app, default_timeout=TIMEOUT)
+    at.query_params["thema"] = "<script>"  # not a theme: nothing opens, nothing breaks
+    at.run()
+    assert not at.exception and not [e for e in at.expander if e.proto.expanded]
+
+
+def test_sources_search_marks_hits_and_escapes_the_rest(env: Settings) -> None:
+    at = AppTest.from_function(_sources_app, default_timeout=TIMEOUT).run()
+    at.text_input(key="sources_query").input("Brugklas").run()
+    text = "\n".join(h.value for h in at.html)
+    assert "<mark>brugklas</mark>" in text or "<mark>Brugklas</mark>" in text
+    assert "<mark>" in text and text.count("<mark>") == text.count("</mark>")
+    at.text_input(key="sources_query").input("<b>").run()  # markup typed into the search box stays text
+    assert not at.exception
+    assert all("<b>" not in h.value for h in at.html)

@@ -41,10 +41,10 @@ def _llm_leaves_machine(settings: Settings) -> bool:
 def about_page() -> None:
     settings = current_settings()
     card = get_card(str(settings.corpus_dir))
-    st.title("Over deze assistent")
+    st.title("Over deze assistent", anchor=False)
     st.markdown(INTRO)
 
-    st.subheader("Bronnen")
+    st.header("Bronnen", anchor=False)
     st.markdown(
         "De antwoorden komen uit de praktijkkaart *Welbevinden en gelijke kansen* van het Nationaal Programma "
         f"Onderwijs (NPO): {len(card.themes)} thema's, {len(card.items)} onderdelen en {len(card.links)} links "
@@ -52,13 +52,18 @@ def about_page() -> None:
         "met een genummerde bron bij elke suggestie. Op de pagina Bronnen lees je de hele kaart."
     )
 
-    st.subheader("Privacy")
+    st.header("Privacy", anchor=False)
     lines = [
         "- De assistent draait op deze computer of server van de school; je vragen worden hier beantwoord.",
         "- Vragen met persoonsgegevens (zoals een BSN, e-mailadres, telefoonnummer, rekeningnummer of de naam "
         "van een leerling) worden niet verstuurd; je krijgt eerst de vraag ze weg te halen.",
         "- Als je feedback geeft (duim omhoog of omlaag), worden je vraag, het antwoord en je toelichting op deze "
-        f"computer bewaard, zonder je naam. Na {settings.retention_days} dagen worden ze verwijderd.",
+        "computer bewaard, zonder je naam.",
+        f"- Feedback en (als de beheerder het bijhouden van vragen heeft aangezet) de vragenlogboeken worden "
+        f"automatisch verwijderd zodra ze ouder zijn dan {settings.retention_days} dagen: telkens wanneer de "
+        "assistent start en na elke update van de index (`praktijkkaart ingest`, ook de nachtelijke). Een "
+        "vragenlogboek beslaat één dag en verdwijnt zodra die hele dag ouder is dan de bewaartermijn. Eerder "
+        "verwijderen kan de beheerder met `praktijkkaart forget --before JJJJ-MM-DD`.",
     ]
     if settings.log_questions:
         lines.append("- De beheerder heeft het bijhouden van vragen aangezet: vragen worden lokaal bewaard, "
@@ -73,7 +78,7 @@ def about_page() -> None:
         lines.append("- Er gaat niets naar internet: er worden geen gebruiksgegevens verzameld.")
     st.markdown("\n".join(lines))
 
-    st.subheader("Versie van de index")
+    st.header("Versie van de index", anchor=False)
     assistant, error = get_assistant(settings)
     if assistant is None:
         st.warning(error or STORE_NOT_READY)

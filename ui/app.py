@@ -13,18 +13,30 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from praktijkkaart.retention import apply_retention_once  # noqa: E402
+from praktijkkaart.settings import Settings  # noqa: E402
 from ui import views  # noqa: E402
+from ui.page_setup import FAVICON, page_helpers  # noqa: E402
+
+
+def pages(settings: Settings) -> list[st.Page]:
+    """The navigation. Beheer only when switched on: a page that is not listed has no URL either."""
+    listed = [
+        st.Page(views.chat_page, title="Chat", icon=":material/chat:", url_path="chat", default=True),
+        st.Page(views.sources_page, title="Bronnen", icon=":material/menu_book:", url_path="bronnen"),
+        st.Page(views.about_page, title="Over", icon=":material/info:", url_path="over"),
+    ]
+    if settings.beheer_page:
+        listed.append(st.Page(views.beheer_page, title="Beheer", icon=":material/admin_panel_settings:",
+                              url_path="beheer"))
+    return listed
 
 
 def main() -> None:
-    st.set_page_config(page_title="Praktijkkaart-assistent", page_icon=":material/diversity_3:", layout="centered")
-    apply_retention_once(views.current_settings())  # old feedback and logs go at app start, without a command
-    page = st.navigation([
-        st.Page(views.chat_page, title="Chat", icon=":material/chat:", url_path="chat", default=True),
-        st.Page(views.sources_page, title="Bronnen", icon=":material/menu_book:", url_path="bronnen"),
-        st.Page(views.eval_page, title="Evaluatie", icon=":material/insights:", url_path="evaluatie"),
-        st.Page(views.about_page, title="Over", icon=":material/info:", url_path="over"),
-    ])
+    st.set_page_config(page_title="Praktijkkaart-assistent", page_icon=str(FAVICON), layout="centered")
+    settings = views.current_settings()
+    apply_retention_once(settings)  # old feedback and logs go at app start, without a command
+    page_helpers()
+    page = st.navigation(pages(settings))
     page.run()
 
 

@@ -1,43 +1,37 @@
-"""The Chat page: the question box with its privacy check, streamed answers with their sources, feedback
-and export. No retrieval logic: it passes the question, the earlier turns and the filters to the
-Assistant and renders the Answer it gets back."""
+"""The Chat page: the question box with its length and privacy checks, the sidebar (filters, answer form,
+export) and the conversation, each answer rendered by ui/answer_view.py. No retrieval logic: it passes the
+question, the earlier turns and the filters to the Assistant and renders the Answer it gets back."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 import streamlit as st
 
 from assistant.core import Assistant
-from assistant.feedback import save_feedback
+from assistant.inputs import check_question
 from assistant.privacy import describe, find_personal_data, redact
 from assistant.types import Answer, Filters, Turn
 from corpus.model import Card
 from praktijkkaart.settings import Settings
+from ui.answer_view import ANSWER_HEADINGS, answer_markdown, ask_later, render_answer
 from ui.export_buttons import export_buttons
-from ui.render import (
-    answer_body,
-    domain,
-    escape_markdown,
-    markdown_link,
-    safe_answer_markdown,
-    stream_without_images,
-    until_sources,
-)
+from ui.render import stream_without_images, until_sources
 from ui.state import (
     ANSWER_FAILED,
-    DEAD_LINK,
     EXAMPLES,
     INTRO,
     MODE_LABELS,
     SCHOOL_LABELS,
-    STORE_NOT_READY,
     current_settings,
     get_assistant,
     get_card,
 )
+
+INPUT_MAX_CHARS = 50_000  # what the question box takes; longer than max_question_chars gets the Dutch message
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +48,6 @@ def _new_conversation() -> None:
     st.session_state.messages = []
     st.session_state.pending = None
     st.session_state.draft = None
-
-
-def _ask(question: str) -> None:
-    st.session_state.pending = question
 
 
 def _answers() -> list[Answer]:
@@ -88,12 +78,12 @@ def _sidebar(settings: Settings, assistant: Assistant | None, card: Card) -> str
     generator: str | None = None
     with st.sidebar:
         st.button("Nieuw gesprek", on_click=_new_conversation, icon=":material/add_comment:", width="stretch")
-        st.subheader("Filters")
+        st.subheader("Filters", anchor=False)
         st.radio("Schooltype", list(SCHOOL_LABELS), format_func=SCHOOL_LABELS.__getitem__, key="school",
                  horizontal=True)
         st.multiselect("Thema's", list(titles), format_func=lambda n: f"{n}. {titles[n]}", key="themes",
                        placeholder="Alle thema's")
-        st.subheader("Antwoordvorm")
+        st.subheader("Antwoordvorm", anchor=False)
         if assistant is not None and assistant.llm_available:
             st.session_state.setdefault("mode", settings.generator)
             generator = st.radio("Antwoordvorm", list(MODE_LABELS), format_func=MODE_LABELS.__getitem__,
@@ -110,124 +100,19 @@ def _start_screen(card: Card) -> None:
     st.markdown(INTRO)
     st.markdown("**Probeer bijvoorbeeld:**")
     for i, question in enumerate(EXAMPLES):
-        st.button(question, key=f"example_start_{i}", on_click=_ask, args=(question,), icon=":material/chat:")
+        st.button(question, key=f"example_start_{i}", on_click=ask_later, args=(question,), icon=":material/chat:")
     themes = ", ".join(f"{t.number}. {t.title}" for t in card.themes)
     st.caption(f"De praktijkkaart heeft vijf thema's: {themes}.")
 
 
-def _render_sources(answer: Answer) -> None:
-    if not answer.citations:
-        return
-    lines = []
-    for c in sorted(answer.citations, key=lambda c: c.n):
-        line = f"\\[{c.n}\\] {markdown_link(c.title, c.url)} · {escape_markdown(domain(c.url))}"
-        if c.dead:
-            line += f" — :warning: *{DEAD_LINK}*"
-        lines.append(line)
-    st.markdown("**Bronnen**  \n" + "  \n".join(lines))
-
-
-def _render_passages(answer: Answer) -> None:
-    for p in answer.cited_passages:
-        numbers = ", ".join(str(c.n) for c in answer.citations if c.passage_id == p.id)
-        with st.expander(f"\\[{numbers}\\] {escape_markdown(p.location)}", icon=":material/menu_book:"):
-            st.markdown(escape_markdown(p.text))
-            for lk in p.links:
-                line = f":material/link: {markdown_link(lk.title, lk.url)} · {escape_markdown(domain(lk.url))}"
-                st.markdown(line + (f" — :warning: *{DEAD_LINK}*" if lk.dead else ""))
-            if p.source_url:
-                st.markdown(f"Uit de gelinkte bron: {markdown_link(p.source_title or p.source_url, p.source_url)}")
-
-
-def _render_more(answer: Answer) -> None:
-    """The rest of the answer's theme(s), folded: the short answer stays one screen on a phone."""
-    if not answer.more.strip():
-        return
-    label = " en ".join(f"thema {th}" for th in answer.themes if th) or "de praktijkkaart"
-    with st.expander(f"Meer uit {label}", icon=":material/expand_more:"):
-        st.markdown(safe_answer_markdown(answer_body(answer.more)))
-
-
-def _render_scope(msg_id: str) -> None:
-    """Under a declined answer (which names the five themes): example questions to click."""
-    st.caption("Probeer bijvoorbeeld een van deze vragen:")
-    for i, question in enumerate(EXAMPLES[:5]):
-        st.button(question, key=f"example_{msg_id}_{i}", on_click=_ask, args=(question,), icon=":material/chat:")
-
-
-def _store_feedback(settings: Settings, msg_id: str) -> None:
-    msg = next((m for m in st.session_state.messages if m.get("id") == msg_id), None)
-    if msg is None:
-        return
-    answer: Answer = msg["answer"]
-    thumbs = st.session_state.get(f"fb_{msg_id}")
-    comment = st.session_state.get(f"fbc_{msg_id}") or None
-    try:
-        save_feedback(
-            settings, answer_id=msg_id, question=answer.question, answer=answer.answer,
-            passage_ids=[p.id for p in answer.cited_passages], thumbs=thumbs, comment=comment,
-            generator=answer.generator,
-        )
-    except Exception:
-        log.exception("feedback could not be stored")
-        msg["feedback_status"] = "error"
-        return
-    msg["feedback_status"] = "comment" if comment else "thumbs"
-
-
-def _render_feedback(settings: Settings, msg: dict[str, Any]) -> None:
-    msg_id = msg["id"]
-    st.feedback("thumbs", key=f"fb_{msg_id}", on_change=_store_feedback, args=(settings, msg_id))
-    status = msg.get("feedback_status")
-    if status == "error":
-        st.caption("Je feedback kon niet worden opgeslagen.")
-    elif status == "comment":
-        st.caption("Dank je wel, je feedback en toelichting zijn op deze computer opgeslagen.")
-    elif status == "thumbs":
-        st.caption("Dank je wel, je feedback is op deze computer opgeslagen. Wil je iets toelichten?")
-        with st.form(key=f"fbform_{msg_id}", border=False):
-            st.text_input("Toelichting (optioneel)", key=f"fbc_{msg_id}",
-                          placeholder="Wat was goed, wat miste je? Noem geen namen van leerlingen.")
-            st.form_submit_button("Verstuur toelichting", on_click=_store_feedback, args=(settings, msg_id))
-
-
-def _render_answer(settings: Settings, msg: dict[str, Any], *, body_shown: bool = False) -> None:
-    """Everything of one assistant turn; `body_shown` when the text was just streamed into place."""
-    if "error" in msg:
-        st.error(msg["error"])
-        return
-    answer: Answer = msg["answer"]
-    if answer.status == "store_error":
-        st.error(answer.notice or STORE_NOT_READY)
-        return
-    if answer.status == "invalid_input":
-        st.warning(answer.notice or answer.answer)
-        return
-    if answer.notice:
-        st.info(answer.notice)
-    if answer.followup_of:
-        st.caption(f"Gelezen als vervolg op: „{escape_markdown(answer.followup_of)}”")
-    if not body_shown:
-        st.markdown(safe_answer_markdown(answer_body(answer.answer)))
-    if not answer.in_scope:
-        _render_scope(msg["id"])
-    else:
-        if answer.generator == "llm":
-            st.caption("Geformuleerd door een taalmodel op basis van de praktijkkaart; controleer de bronnen.")
-        _render_more(answer)
-        _render_sources(answer)
-        _render_passages(answer)
-    _render_feedback(settings, msg)
-
-
 def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, str]], filters: Filters,
-                   generator: str | None) -> Answer | None:
+                   generator: str | None, msg_id: str) -> Answer | None:
     """Stream the answer text into place and return the final Answer (None when streaming failed)."""
     stream = assistant.stream(question, history=Turn.coerce(history), filters=filters, generator=generator)
     placeholder = st.empty()
     try:
         with placeholder.container():
-            st.write_stream(stream_without_images(until_sources(p for p in stream if p)))
+            st.write_stream(stream_without_images(until_sources(p for p in stream if p), heading_level=ANSWER_HEADINGS))
         answer = stream.result
     except Exception:
         log.exception("answering failed")
@@ -235,18 +120,24 @@ def _stream_answer(assistant: Assistant, question: str, history: list[dict[str, 
         return None
     if answer.status in ("ok", "declined", "not_covered", "llm_fallback"):
         # The final text can differ from the streamed one (e.g. an LLM answer replaced by the default).
-        placeholder.markdown(safe_answer_markdown(answer_body(answer.answer)))
+        placeholder.markdown(answer_markdown(answer, msg_id), anchors=False)
     else:
         placeholder.empty()
     return answer
 
 
-def _check_draft() -> None:
-    """Callback of 'Verstuur aangepaste vraag': send the edited text if it is now free of personal data."""
+def too_long_message(text: str, max_chars: int) -> str | None:
+    """The assistant's own Dutch 'te lang' message when `text` is over the limit, else None."""
+    return check_question(text, max_chars).problem if len(text) > max_chars else None
+
+
+def _check_draft(max_chars: int) -> None:
+    """Callback of 'Verstuur aangepaste vraag': send the edited text once it is short enough and free of
+    personal data."""
     text = (st.session_state.get("draft_edit") or "").strip()
     if not text:
         return
-    if find_personal_data(text):
+    if too_long_message(text, max_chars) or find_personal_data(text):
         st.session_state.draft = text
         return
     st.session_state.draft = None
@@ -266,20 +157,46 @@ def _block(question: str) -> None:
     st.session_state.draft_edit = question
 
 
-def _render_draft() -> None:
+def _render_draft(max_chars: int) -> None:
+    """A question that was not sent (too long, or with personal data), back in an editable field."""
     draft: str = st.session_state.draft
-    what = describe(find_personal_data(draft))
-    st.warning(
-        f"Je vraag is niet verstuurd: hij lijkt persoonsgegevens te bevatten ({what}). "
-        "Voor een antwoord uit de praktijkkaart zijn die niet nodig. Haal ze weg, bijvoorbeeld "
-        "'een leerling uit groep 7' in plaats van een naam, en verstuur je vraag opnieuw.",
-        icon=":material/privacy_tip:",
-    )
+    too_long = too_long_message(draft, max_chars)
+    if too_long:
+        st.warning(too_long, icon=":material/short_text:")
+    else:
+        st.warning(
+            f"Je vraag is niet verstuurd: hij lijkt persoonsgegevens te bevatten "
+            f"({describe(find_personal_data(draft))}). Voor een antwoord uit de praktijkkaart zijn die niet nodig. "
+            "Haal ze weg, bijvoorbeeld 'een leerling uit groep 7' in plaats van een naam, en verstuur je vraag "
+            "opnieuw.",
+            icon=":material/privacy_tip:",
+        )
     st.text_area("Je vraag (nog niet verstuurd)", key="draft_edit")
     c1, c2, c3 = st.columns(3)
-    c1.button("Verstuur aangepaste vraag", on_click=_check_draft, type="primary", key="draft_send")
-    c2.button("Vervang persoonsgegevens", on_click=_redact_draft, key="draft_redact")
+    c1.button("Verstuur aangepaste vraag", on_click=_check_draft, args=(max_chars,), type="primary", key="draft_send")
+    if not too_long:
+        c2.button("Vervang persoonsgegevens", on_click=_redact_draft, key="draft_redact")
     c3.button("Annuleren", on_click=_cancel_draft, key="draft_cancel")
+
+
+def _question_box(settings: Settings, assistant: Assistant | None) -> str | None:
+    """The question box and what was sent (typed or an example clicked); a question that is too long or holds
+    personal data is held back as a draft: not answered, logged or stored."""
+    # On the start screen the box sits right under the title, before the example questions: the first stop
+    # after the sidebar for a keyboard user. In a conversation it sits at the bottom, as in any chat.
+    with st.container() if not st.session_state.messages else nullcontext():
+        # INPUT_MAX_CHARS, not max_question_chars: at the limit the box silently stops taking text, so a long
+        # paste would do nothing and the Dutch 'te lang' message could never show.
+        prompt = st.chat_input("Stel je vraag over welbevinden en gelijke kansen…", max_chars=INPUT_MAX_CHARS,
+                               disabled=assistant is None)
+    question = (prompt if isinstance(prompt, str) else None) or st.session_state.pending
+    st.session_state.pending = None
+    if question and (too_long_message(question, settings.max_question_chars) or find_personal_data(question)):
+        _block(question)
+        return None
+    if question:
+        st.session_state.draft = None
+    return question
 
 
 def chat_page() -> None:
@@ -289,48 +206,44 @@ def chat_page() -> None:
     assistant, error = get_assistant(settings)
     generator = _sidebar(settings, assistant, card)
 
-    st.title("Praktijkkaart-assistent")
-    prompt = st.chat_input("Stel je vraag over welbevinden en gelijke kansen…",
-                           max_chars=settings.max_question_chars, disabled=assistant is None)
-    question = (prompt if isinstance(prompt, str) else None) or st.session_state.pending
-    st.session_state.pending = None
-    if question and find_personal_data(question):
-        _block(question)
-        question = None
-    elif question:
-        st.session_state.draft = None
-
+    st.title("Praktijkkaart-assistent", anchor=False)
+    question = _question_box(settings, assistant)
     if error:
         st.error(error, icon=":material/error:")
         return
     assert assistant is not None
 
     messages: list[dict[str, Any]] = st.session_state.messages
-    if not messages and not question:
+    if not messages and not question and st.session_state.draft is None:
         _start_screen(card)
     for shown in messages:
         with st.chat_message(shown["role"]):
             if shown["role"] == "user":
                 st.text(shown["content"])
             else:
-                _render_answer(settings, shown)
+                render_answer(settings, shown)
 
     if st.session_state.draft is not None:
-        _render_draft()
+        _render_draft(settings.max_question_chars)
 
     if question:
-        history = _history()
-        messages.append({"role": "user", "content": question})
-        with st.chat_message("user"):
-            st.text(question)
-        with st.chat_message("assistant"):
-            answer = _stream_answer(assistant, question, history, _filters(), generator)
-            msg: dict[str, Any] = {"role": "assistant", "id": uuid.uuid4().hex}
-            if answer is None:
-                msg["error"] = ANSWER_FAILED
-            else:
-                msg["answer"] = answer
-            messages.append(msg)
-            _render_answer(settings, msg, body_shown=answer is not None)
-        # Re-run once so the sidebar export includes this answer.
-        st.rerun()
+        _answer_now(settings, assistant, question, generator)
+        st.rerun()  # once more, so that the sidebar export includes this answer
+
+
+def _answer_now(settings: Settings, assistant: Assistant, question: str, generator: str | None) -> None:
+    """Show the question, stream its answer and add both to the conversation."""
+    history = _history()
+    messages: list[dict[str, Any]] = st.session_state.messages
+    messages.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        msg: dict[str, Any] = {"role": "assistant", "id": uuid.uuid4().hex}
+        answer = _stream_answer(assistant, question, history, _filters(), generator, msg["id"])
+        if answer is None:
+            msg["error"] = ANSWER_FAILED
+        else:
+            msg["answer"] = answer
+        messages.append(msg)
+        render_answer(settings, msg, body_shown=answer is not None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,15 +59,37 @@ def corpus_hrefs(corpus_dir: Path | None = None) -> frozenset[str]:
     return _card_hrefs(Path(corpus_dir))
 
 
-def safe_answer_markdown(markdown: str, allowed_hrefs: Collection[str] | None = None) -> str:
+def safe_answer_markdown(markdown: str, allowed_hrefs: Collection[str] | None = None, *,
+                         heading_level: int | None = None) -> str:
     """An answer's Markdown as rendered: images removed, only links to `allowed_hrefs` (default: the corpus
-    links) clickable, HTML brackets shown as text, no LaTeX, and headings shown as bold lines (calmer inside a
-    chat bubble)."""
+    links) clickable, HTML brackets shown as text, no LaTeX. Headings become headings of `heading_level` (a
+    screen reader lists them; the chat sits under the page's h1), or bold lines when it is None."""
     allowed = corpus_hrefs() if allowed_hrefs is None else allowed_hrefs
     # safe_markdown turns every '<' but that of a corpus autolink into '&lt;': no HTML tag can start.
-    text = _HEADING.sub(r"**\1**", safe_markdown(strip_images(markdown), allowed))
+    heading = r"**\1**" if heading_level is None else "#" * heading_level + r" \1"
+    text = _HEADING.sub(heading, safe_markdown(strip_images(markdown), allowed))
     # '$' would start LaTeX math in Streamlit's Markdown.
     return text.replace("$", "\\$")
+
+
+_MARKER = re.compile(r"(?<![\\\]])\[(\d{1,3})\](?![(\[])")
+_THEME_LINE = re.compile(r"^Lees het hele thema (\d) (.+?) op de pagina Bronnen:?[ \t]*$", re.MULTILINE)
+
+
+def link_markers(markdown: str, numbers: Collection[int], anchor: Callable[[int], str]) -> str:
+    """Each source marker [n] of rendered answer Markdown (see safe_answer_markdown) as a link to the source
+    entry with id `anchor(n)` in the same answer; numbers without an entry stay text."""
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f'[\\[{n}\\]](#{anchor(n)} "Bron {n}")' if n in numbers else m.group(0)
+
+    return _MARKER.sub(link, markdown)
+
+
+def link_theme_pages(markdown: str, page: str = "bronnen") -> str:
+    """The line "Lees het hele thema N „…” op de pagina Bronnen" as a link that opens Bronnen at theme N."""
+    return _THEME_LINE.sub(lambda m: f"[Lees het hele thema {m.group(1)} {m.group(2)} op de pagina Bronnen]"
+                                     f"({page}?thema={m.group(1)})", markdown)
 
 
 _SOURCES_HEADING = re.compile(r"^#{1,6}[ \t]*Bronnen[ \t]*:?[ \t]*$", re.MULTILINE)
@@ -101,7 +123,8 @@ def until_sources(pieces: Iterable[str]) -> Iterator[str]:
         yield buffer
 
 
-def stream_without_images(pieces: Iterable[str], allowed_hrefs: Collection[str] | None = None) -> Iterator[str]:
+def stream_without_images(pieces: Iterable[str], allowed_hrefs: Collection[str] | None = None, *,
+                          heading_level: int | None = None) -> Iterator[str]:
     """Pass streamed text through `safe_answer_markdown`, holding back a possibly unfinished image, and the
     last word (a URL or a link target never ends inside a piece, so it is sanitised whole)."""
     allowed = corpus_hrefs() if allowed_hrefs is None else allowed_hrefs
@@ -110,10 +133,10 @@ def stream_without_images(pieces: Iterable[str], allowed_hrefs: Collection[str] 
         buffer += piece
         cut = _safe_cut(buffer)
         if cut:
-            yield safe_answer_markdown(buffer[:cut], allowed)
+            yield safe_answer_markdown(buffer[:cut], allowed, heading_level=heading_level)
             buffer = buffer[cut:]
     if buffer:
-        yield safe_answer_markdown(buffer, allowed)
+        yield safe_answer_markdown(buffer, allowed, heading_level=heading_level)
 
 
 def _safe_cut(buffer: str) -> int:
