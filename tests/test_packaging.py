@@ -22,6 +22,9 @@ RUNTIME_DATA = [
     "corpus/offtopic.yaml",
     "corpus/scope_model.json",
     "evals/golden.yaml",
+    "ui/static/favicon.png",
+    "ui/static/page.js",
+    "ui/static/page.css",
 ]
 
 

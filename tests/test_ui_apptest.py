@@ -237,10 +237,13 @@ def test_feedback_that_cannot_be_saved_says_why_and_keeps_the_answer(env: Settin
     if db.exists():
         db.unlink()
     db.mkdir(parents=True)  # a real fault: sqlite cannot open a directory as its database
-    at.feedback[0].set_value(1).run()
-    assert not at.exception
-    assert any("feedback kon nu niet worden opgeslagen" in c.value for c in at.caption)
-    assert at.session_state["messages"][-1]["answer"].in_scope  # the answer stays
+    try:
+        at.feedback[0].set_value(1).run()
+        assert not at.exception
+        assert any("feedback kon nu niet worden opgeslagen" in c.value for c in at.caption)
+        assert at.session_state["messages"][-1]["answer"].in_scope  # the answer stays
+    finally:
+        db.rmdir()  # the data dir is shared with the other tests of this module
 
 
 def test_new_conversation_starts_over(env: Settings) -> None:
