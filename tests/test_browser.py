@@ -32,13 +32,18 @@ START_TIMEOUT_S = 180  # first start loads the embedding model
 ANSWER_TIMEOUT_MS = 60_000
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
+def require_tool(path: Path, hint: str) -> None:
+    """Skip when `path` is missing (fail in CI, which installs it); `hint` says how to install it."""
+    if path.exists():
         return
-    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser test"
+    reason = f"{path} not found: {hint}"
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def _require_chromium() -> None:
+    require_tool(CHROMIUM, "install Debian's chromium (apt-get install chromium) to run the browser test")
 
 
 def _free_port() -> int:
@@ -47,11 +52,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, *, name: str = "streamlit",
+                 timeout_s: float = START_TIMEOUT_S) -> None:
+    """Until `url`/_stcore/health answers 200; fails with the end of `log` when `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:
@@ -59,7 +66,25 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    pytest.fail(f"streamlit did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
+    pytest.fail(f"{name} did not become healthy at {url}:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def app_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This environment without its PRAKTIJKKAART_* settings, plus the data dir and `settings` (NAME=value)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
+    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
+    env |= {f"PRAKTIJKKAART_{k.upper()}": v for k, v in settings.items()}
+    return env
+
+
+def ingest_for(env: dict[str, str]) -> None:
+    """`run_ingest` in a subprocess with `env`, as an operator would before starting the app."""
+    ingest = subprocess.run(
+        [sys.executable, "-c",
+         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
 
 
 @contextmanager
@@ -74,7 +99,7 @@ def serve_app(env: dict[str, str], log: Path) -> Iterator[str]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log)
         yield url
     finally:
         proc.terminate()
@@ -89,15 +114,8 @@ def serve_app(env: dict[str, str], log: Path) -> Iterator[str]:
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_chromium()
     data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
-    ingest = subprocess.run(
-        [sys.executable, "-c",
-         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert ingest.returncode == 0, ingest.stderr[-3000:]
-
+    env = app_env(data_dir)
+    ingest_for(env)
     with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
 

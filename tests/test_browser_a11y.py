@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _require_chromium, serve_app
+from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _require_chromium, app_env, serve_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,9 +32,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_chromium()
     data_dir = tmp_path_factory.mktemp("browser-a11y-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env |= {"PRAKTIJKKAART_DATA_DIR": str(data_dir), "PRAKTIJKKAART_STORE_BACKEND": "memory",
-            "PRAKTIJKKAART_BEHEER_PAGE": "true"}
+    env = app_env(data_dir, store_backend="memory", beheer_page="true")
     with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
 

@@ -8,12 +8,11 @@ retrieval quality. The server helpers are those of tests/test_browser.py.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _require_chromium, serve_app
+from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _require_chromium, app_env, serve_app
 
 from corpus.model import load_card
 
@@ -28,9 +27,7 @@ ANSWER_TIMEOUT_MS = 60_000
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_chromium()
     data_dir = tmp_path_factory.mktemp("browser-export-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env |= {"PRAKTIJKKAART_DATA_DIR": str(data_dir), "PRAKTIJKKAART_STORE_BACKEND": "memory",
-            "PRAKTIJKKAART_EMBEDDING_BACKEND": "fake"}
+    env = app_env(data_dir, store_backend="memory", embedding_backend="fake")
     with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
 

@@ -9,18 +9,26 @@ under that CSP without a single policy violation.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT_S, _free_port, _require_chromium, serve_app
+from test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    START_TIMEOUT_S,
+    _free_port,
+    _require_chromium,
+    app_env,
+    ingest_for,
+    require_tool,
+    serve_app,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -49,43 +57,14 @@ def loopback_config(block: str, app_port: int, proxy_port: int, work: Path) -> s
             f"http {{\n    access_log off;\n{temp}\n{conf}\n}}\n")
 
 
-def _require_nginx() -> None:
-    if Path(NGINX).exists():
-        return
-    reason = "nginx not found: install Debian's nginx (apt-get install nginx-light) to run the proxy test"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"nginx exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"nginx did not proxy the app:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="module")
 def proxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_nginx()
+    require_tool(Path(NGINX), "install Debian's nginx (apt-get install nginx-light) to run the proxy test")
     _require_chromium()
     work = tmp_path_factory.mktemp("nginx")
     data_dir = tmp_path_factory.mktemp("proxy-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
-    ingest = subprocess.run(
-        [sys.executable, "-c",
-         "from ingest.pipeline import run_ingest; from praktijkkaart.settings import Settings; run_ingest(Settings())"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    env = app_env(data_dir)
+    ingest_for(env)
     with serve_app(env, data_dir / "streamlit.log") as app_url:
         port = _free_port()
         conf = work / "nginx.conf"
@@ -98,7 +77,7 @@ def proxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                     stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_for(url, proc, work / "error.log")
+            wait_healthy(url, proc, work / "error.log", name="nginx", timeout_s=30)
             yield url
         finally:
             proc.terminate()
