@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.feedback import FeedbackWriteError, save_feedback
+from assistant.feedback import store_feedback
 from assistant.types import Answer
 from praktijkkaart.settings import Settings
 from ui.html_text import anchor_id, copy_button_html, sources_html
@@ -102,17 +102,17 @@ def _store_feedback(settings: Settings, msg_id: str) -> None:
     thumbs = st.session_state.get(f"fb_{msg_id}")
     comment = st.session_state.get(f"fbc_{msg_id}") or None
     try:
-        save_feedback(
+        result = store_feedback(
             settings, answer_id=msg_id, question=answer.question, answer=answer.answer,
             passage_ids=[p.id for p in answer.cited_passages], thumbs=thumbs, comment=comment,
             generator=answer.generator,
         )
-    except FeedbackWriteError as exc:  # e.g. a full disk: the reason is Dutch and says what to do
-        msg["feedback_status"], msg["feedback_problem"] = "error", str(exc)
-        return
-    except Exception:
+    except Exception:  # a bug, not a write failure (those come back as result.problem): the answer stays
         log.exception("feedback could not be stored")
         msg["feedback_status"] = "error"
+        return
+    if not result.saved:  # e.g. a full disk: the reason is Dutch and says what to do
+        msg["feedback_status"], msg["feedback_problem"] = "error", result.problem
         return
     msg["feedback_status"] = "comment" if comment else "thumbs"
 
