@@ -18,9 +18,8 @@ from assistant.types import Citation, Passage, SchoolFilter
 from corpus.model import Card, Kind
 from corpus.safe_text import is_quotable
 from corpus.text import card_sentences
-from praktijkkaart.settings import Settings
+from praktijkkaart.settings import AnswerSettings, Settings
 
-MAX_OPENING_WORDS = 50
 sentences = card_sentences  # the card's sentence splitter (corpus/text.py), by its old name
 _PARAGRAPH_KINDS = (Kind.INTRO, Kind.ALGEMEEN)
 
@@ -100,7 +99,8 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
 
 
-def _opening(query: str, ranked_items: list[Passage], theme_paragraphs: list[Passage]) -> tuple[Passage, str] | None:
+def _opening(query: str, ranked_items: list[Passage], theme_paragraphs: list[Passage],
+             cfg: AnswerSettings) -> tuple[Passage, str] | None:
     """The complete card sentence that fits the question best: from a relevant intro/general paragraph
     or the lead theme's introduction; the theme's first sentence when nothing overlaps."""
     q = _stems(query)
@@ -111,9 +111,9 @@ def _opening(query: str, ranked_items: list[Passage], theme_paragraphs: list[Pas
             continue
         for si, s in enumerate(sentences(p.text)):
             n = _n_words(s)
-            if not (6 <= n <= MAX_OPENING_WORDS) or not s[0].isupper() or s[-1] not in ".!?" or "\n" in s:
+            if not (6 <= n <= cfg.max_opening_words) or not s[0].isupper() or s[-1] not in ".!?" or "\n" in s:
                 continue
-            score = len(q & _stems(s)) - 0.3 * pi
+            score = len(q & _stems(s)) - cfg.opening_position_penalty * pi
             key = (score, -pi, -si, p, s)
             if best is None or key[:3] > best[:3]:
                 best = key
@@ -122,7 +122,7 @@ def _opening(query: str, ranked_items: list[Passage], theme_paragraphs: list[Pas
     if best[0] <= 0 and theme_paragraphs:  # nothing overlaps: the theme's own opening sentence
         first = next((p for p in theme_paragraphs if not p.caption), None)
         if first is not None:
-            lead = next((x for x in sentences(first.text) if 6 <= _n_words(x) <= MAX_OPENING_WORDS), None)
+            lead = next((x for x in sentences(first.text) if 6 <= _n_words(x) <= cfg.max_opening_words), None)
             if lead is not None:
                 return first, lead
     return best[3], best[4]
@@ -170,12 +170,13 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card,
     citer = _Citer(retrieval.link_relevance, school_type)
     if not ranked:
         return Composed("", [], [])
-    lead = _choose_lead(ranked, rel, settings.lead_ratio)
+    lead = _choose_lead(ranked, rel, settings.answer.lead_ratio)
     paragraphs = [p for p in lead if _is_paragraph(p)]
     bullets = [p for p in lead if not _is_paragraph(p)]
-    opening_lines, used = _opening_block(retrieval.query, ranked, paragraphs, card_passages, lead[0].theme)
+    opening_lines, used = _opening_block(retrieval.query, ranked, paragraphs, card_passages, lead[0].theme,
+                                         settings.answer)
     lines = [" ".join(opening_lines)] if opening_lines else []
-    budget = settings.max_visible_words - _n_words(" ".join(lines)) - 6  # the two headings
+    budget = settings.answer.max_visible_words - _n_words(" ".join(lines)) - 6  # the two headings
     if bullets:
         lines += ["", "### Uit de praktijkkaart"]
         for p in bullets:
@@ -184,7 +185,8 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card,
             budget -= _n_words(p.text)
     lead_themes = list(dict.fromkeys(p.theme for p in lead if p.theme is not None))
     team = [p for p in ranked if p.kind == Kind.VRAAG and p not in lead and p.theme in lead_themes
-            and rel[p.item_id] >= settings.team_ratio * rel[ranked[0].item_id]][:2]
+            and rel[p.item_id] >= settings.answer.team_ratio * rel[ranked[0].item_id]]
+    team = team[: settings.answer.max_team_questions]
     shown_team = []
     for p in team:
         if _n_words(p.text) <= budget:
@@ -208,7 +210,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card,
 
 
 def _opening_block(query: str, ranked: list[Passage], paragraphs: list[Passage], card_passages: dict[str, Passage],
-                   theme: int | None) -> tuple[list[str], list[Passage]]:
+                   theme: int | None, cfg: AnswerSettings) -> tuple[list[str], list[Passage]]:
     """Sentences of the lead's paragraphs (the card's own words on a background question), or else the one
     card sentence from the lead theme's introduction that fits the question best."""
     if paragraphs:
@@ -218,7 +220,7 @@ def _opening_block(query: str, ranked: list[Passage], paragraphs: list[Passage],
         return out, list(paragraphs)
     theme_paras = sorted((p for p in card_passages.values() if p.theme == theme and p.kind in _PARAGRAPH_KINDS),
                          key=lambda p: _item_order(p.item_id))
-    opening = _opening(query, ranked, theme_paras)
+    opening = _opening(query, ranked, theme_paras, cfg)
     return ([opening[1]], [opening[0]]) if opening else ([], [])
 
 

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 _RECHECK_S = 2.0  # how often to look for a newly published index version
 _UNSET = object()
-MAX_RELATED = 2
 
 
 # Fills an empty store (the memory backend ingests on first use); wired in assistant.wiring.
@@ -74,7 +73,7 @@ class Assistant:
 
     @property
     def llm_available(self) -> bool:
-        return self.settings.llm_provider != "none"
+        return self.settings.generation.provider != "none"
 
     def warm(self) -> None:
         """Load the embedder and the live index now (the UI calls this once, cached)."""
@@ -123,12 +122,13 @@ class Assistant:
         """The earlier turns a question is read in, as Turn, bounded by turns and characters (privacy and
         reading look at the same bounded part: what lies outside it is never used). Old {"role", "content"}
         dicts are still read; the edges convert with Turn.coerce themselves."""
-        return bounded_history(Turn.coerce(history), self.settings.max_history_turns, self.settings.max_question_chars)
+        cfg = self.settings.answer
+        return bounded_history(Turn.coerce(history), cfg.max_history_turns, cfg.max_question_chars)
 
     def _read(self, question: str, history: list[Turn], filters: Filters | None) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
-        read = read_question(question, history, self.settings.max_history_turns)
+        read = read_question(question, history, self.settings.answer.max_history_turns)
         f = filters or Filters()
         if f.school_type is None and read.school_type is not None:
             f = replace(f, school_type=read.school_type)
@@ -138,13 +138,14 @@ class Assistant:
                  history: Sequence[Turn] | None = None) -> list[Passage]:
         """Passages ranked for the answer: the composed answer's passages first, then the rest."""
         turns = self._turns(history)
-        checked = check_question(question, self.settings.max_question_chars)
+        checked = check_question(question, self.settings.answer.max_question_chars)
         if checked.problem or not _privacy_check(checked.text, turns).ok:
             return []
         snap = self.snapshot()
         read, f = self._read(checked.text, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-        return _answer_order(compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type), r)[: k or self.settings.top_k]
+        composed = compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type)
+        return _answer_order(composed, r)[: k or self.settings.retrieval.top_k]
 
     # -- answers ---------------------------------------------------------------------------------------
     def answer(self, question: str, history: Sequence[Turn] | None = None,
@@ -158,7 +159,7 @@ class Assistant:
 
     def _pieces(self, question: str, turns: list[Turn], filters: Filters | None, generator: str | None) -> Pieces:
         started = time.perf_counter()
-        checked = check_question(question, self.settings.max_question_chars)
+        checked = check_question(question, self.settings.answer.max_question_chars)
         if checked.problem:
             yield checked.problem
             return Answer(question=valid_text(str(question)[:200]), answer=checked.problem, in_scope=False,
@@ -172,7 +173,7 @@ class Assistant:
             snap = self.snapshot()
             read, f = self._read(checked.text, turns, filters)
             r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-            scope = decide_best((r.scope, r.scope_gloss), self.scope_model)
+            scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
         except StoreError as exc:
             msg = str(exc)
             yield msg
@@ -186,13 +187,13 @@ class Assistant:
             return _warned((yield from self._decline(checked.text, read, r, scope, seen, started)), warning)
         t0 = time.perf_counter()
         composed = compose(r, _allowed_items(snap, f), self.card, self.settings, f.school_type)
-        passages = _answer_order(composed, r)[: max(self.settings.top_k, len(composed.used))]
+        passages = _answer_order(composed, r)[: max(self.settings.retrieval.top_k, len(composed.used))]
         timings = {**r.timings, "compose_ms": (time.perf_counter() - t0) * 1000}
         answer = Answer(question=checked.text, answer=composed.text, in_scope=True, generator="extractive",
                         citations=composed.citations, passages=passages,
                         themes=list(dict.fromkeys(p.theme for p in composed.lead if p.theme is not None)),
                         diagnostics=Diagnostics(seen, timings), more=composed.more, followup_of=read.followup_of)
-        if (generator or self.settings.generator) == "llm":
+        if (generator or self.settings.generation.mode) == "llm":
             from assistant.llm import llm_pieces
 
             return _warned((yield from llm_pieces(self.settings, answer, checked.text)), warning)
@@ -203,7 +204,8 @@ class Assistant:
     def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, seen: RetrievalDiagnostics,
                  started: float) -> Pieces:
         """Outside the card: 'niet over' with the related parts when there are any, else the plain decline."""
-        related = _related(r, self.snapshot().card_items) if scope.decision == ScopeDecision.NOT_COVERED else []
+        related = (_related(r, self.snapshot().card_items, self.settings.scope.max_related)
+                   if scope.decision == ScopeDecision.NOT_COVERED else [])
         if related:
             text, status = not_covered_text(related), AnswerStatus.NOT_COVERED
         else:
@@ -211,7 +213,7 @@ class Assistant:
         yield text
         timings = {**r.timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(question=question, answer=text, in_scope=False, generator="extractive",
-                      passages=r.ranked[: self.settings.top_k], status=status,
+                      passages=r.ranked[: self.settings.retrieval.top_k], status=status,
                       diagnostics=Diagnostics(seen, timings), followup_of=read.followup_of)
 
 def _warned(answer: Answer, warning: str | None) -> Answer:
@@ -238,12 +240,12 @@ def _allowed_items(snap: IndexSnapshot, f: Filters) -> dict[str, Passage]:
     return {k: p for k, p in snap.card_items.items() if allowed(p, f)}
 
 
-def _related(r: Retrieval, card_items: dict[str, Passage]) -> list[Passage]:
+def _related(r: Retrieval, card_items: dict[str, Passage], limit: int) -> list[Passage]:
     """The card items closest to a question the card does not cover (named, not quoted, in the decline)."""
     order = sorted(r.card_relevance, key=lambda i: -r.card_relevance[i])
     out = [card_items[i] for i in order if i in card_items and not card_items[i].caption
            and card_items[i].kind not in (Kind.INTRO, Kind.ALGEMEEN)]
-    return out[:MAX_RELATED]
+    return out[:limit]
 
 
 def _answer_order(composed: Composed, r: Retrieval) -> list[Passage]:

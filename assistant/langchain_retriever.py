@@ -46,7 +46,7 @@ class PraktijkkaartRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     settings: Settings
-    k: int | None = None  # default: settings.top_k
+    k: int | None = None  # default: settings.retrieval.top_k
     filters: Filters | None = None
 
     def _get_relevant_documents(

@@ -1,12 +1,12 @@
 """The optional LLM generator: a LangChain chat model rephrases the retrieved passages, validated in code.
 
-Off by default (`generator='extractive'`, `llm_provider='none'`); a remote endpoint is only used when the
+Off by default (`generation.mode='extractive'`, `generation.provider='none'`); a remote endpoint is only used when the
 settings name one. Providers (all imported lazily, only when chosen):
 
-- 'ollama'   -> `langchain_ollama.ChatOllama` (llm_model, llm_base_url, llm_timeout_s)
-- 'openai'   -> `langchain_openai.ChatOpenAI` against any OpenAI-compatible endpoint (llm_base_url,
+- 'ollama'   -> `langchain_ollama.ChatOllama` (generation.model, .base_url, .timeout_s)
+- 'openai'   -> `langchain_openai.ChatOpenAI` against any OpenAI-compatible endpoint (generation.base_url,
                 llm_api_key; the key is never read from OPENAI_API_KEY)
-- 'llamacpp' -> a local GGUF file (llm_gguf_path) through `llama_cpp.Llama.create_chat_completion`, wrapped
+- 'llamacpp' -> a local GGUF file (generation.gguf_path) through `llama_cpp.Llama.create_chat_completion`, wrapped
                 in the small `LlamaCppChatModel` adapter below (langchain_community is not a dependency)
 
 Numbering of the sources in the prompt (and how it maps to the final Answer):
@@ -78,7 +78,7 @@ def _model_name(settings: Settings, model: Any) -> str:
         value = getattr(model, attr, None)
         if isinstance(value, str) and value:
             return Path(value).name if attr == "model_path" else value
-    return settings.llm_model or getattr(model, "_llm_type", type(model).__name__)
+    return settings.generation.model or getattr(model, "_llm_type", type(model).__name__)
 
 
 def _chunk_text(chunk: Any) -> str:
@@ -146,15 +146,15 @@ def llm_pieces(settings: Settings, extractive: Answer, question: str, model: Bas
             reason = reason[:1].upper() + reason[1:]
             log.warning("LLM unavailable: %s", reason)
             return _fallback(extractive, NOTICE_UNAVAILABLE.format(reason=reason), [f"niet beschikbaar: {reason}"],
-                             LlmDiagnostics(provider=settings.llm_provider))
-    base = LlmDiagnostics(provider=settings.llm_provider, model=_model_name(settings, model))
+                             LlmDiagnostics(provider=settings.generation.provider))
+    base = LlmDiagnostics(provider=settings.generation.provider, model=_model_name(settings, model))
     sources = build_sources(extractive)
     messages = build_messages(sources, question)
 
     pieces: list[str] = []
     first_ms: list[float] = []
     try:
-        yield from _stream_pieces(model, messages, settings.llm_timeout_s, started, pieces, first_ms)
+        yield from _stream_pieces(model, messages, settings.generation.timeout_s, started, pieces, first_ms)
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the extractive answer
         detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("LLM call failed (%s); falling back to the extractive answer", detail)

@@ -34,51 +34,52 @@ class LLMUnavailable(RuntimeError):
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
-    """The LangChain chat model for `settings.llm_provider`; raises LLMUnavailable with a Dutch message."""
-    provider = settings.llm_provider
+    """The LangChain chat model for `settings.generation.provider`; raises LLMUnavailable with a Dutch message."""
+    provider = settings.generation.provider
     if provider == "none":
-        raise LLMUnavailable("er is geen taalmodel ingesteld (llm_provider is 'none').")
+        raise LLMUnavailable("er is geen taalmodel ingesteld (PRAKTIJKKAART_GENERATION__PROVIDER is 'none').")
     if provider == "ollama":
-        if not settings.llm_model:
-            raise LLMUnavailable("stel met llm_model in welk Ollama-model gebruikt moet worden.")
+        if not settings.generation.model:
+            raise LLMUnavailable("stel met PRAKTIJKKAART_GENERATION__MODEL in welk Ollama-model gebruikt moet worden.")
         try:
             from langchain_ollama import ChatOllama
         except ImportError as exc:
             raise LLMUnavailable("het pakket langchain-ollama is niet geïnstalleerd (extra 'llm').") from exc
-        kwargs: dict[str, Any] = {"model": settings.llm_model, "temperature": 0.1,
+        kwargs: dict[str, Any] = {"model": settings.generation.model, "temperature": 0.1,
                                   "num_predict": MAX_OUTPUT_TOKENS,
-                                  "client_kwargs": {"timeout": settings.llm_timeout_s}}
-        if settings.llm_base_url:
-            kwargs["base_url"] = settings.llm_base_url
+                                  "client_kwargs": {"timeout": settings.generation.timeout_s}}
+        if settings.generation.base_url:
+            kwargs["base_url"] = settings.generation.base_url
         return ChatOllama(**kwargs)
     if provider == "openai":
-        if not settings.llm_model:
-            raise LLMUnavailable("stel met llm_model in welk model het OpenAI-compatibele endpoint moet gebruiken.")
+        if not settings.generation.model:
+            raise LLMUnavailable("stel met PRAKTIJKKAART_GENERATION__MODEL in welk model het OpenAI-compatibele "
+                                 "endpoint moet gebruiken.")
         try:
             from langchain_openai import ChatOpenAI
             from pydantic import SecretStr
         except ImportError as exc:
             raise LLMUnavailable("het pakket langchain-openai is niet geïnstalleerd (extra 'llm').") from exc
         # Explicit key (a placeholder for keyless local servers): never fall back to OPENAI_API_KEY.
-        key = settings.llm_api_key or SecretStr("niet-ingesteld")
-        return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=key,
-                          timeout=settings.llm_timeout_s, max_retries=1, temperature=0.1,
+        key = settings.generation.api_key or SecretStr("niet-ingesteld")
+        return ChatOpenAI(model=settings.generation.model, base_url=settings.generation.base_url, api_key=key,
+                          timeout=settings.generation.timeout_s, max_retries=1, temperature=0.1,
                           max_tokens=MAX_OUTPUT_TOKENS)
     if provider == "llamacpp":
-        path = check_gguf(settings.llm_gguf_path)
+        path = check_gguf(settings.generation.gguf_path)
         try:
             import llama_cpp  # noqa: F401
         except ImportError as exc:
             raise LLMUnavailable("llama-cpp-python is niet geïnstalleerd; installeer de extra 'llm' "
                                  "(pip install -e '.[llm]').") from exc
         return cast("BaseChatModel", _define_llamacpp_adapter()(model_path=str(path)))
-    raise LLMUnavailable(f"onbekende llm_provider {provider!r}.")
+    raise LLMUnavailable(f"onbekende PRAKTIJKKAART_GENERATION__PROVIDER {provider!r}.")
 
 
 def check_gguf(path: Path | None) -> Path:
     """The GGUF file, after checking that it exists and starts with the GGUF magic bytes."""
     if path is None:
-        raise LLMUnavailable("stel met llm_gguf_path het pad naar een GGUF-modelbestand in.")
+        raise LLMUnavailable("stel met PRAKTIJKKAART_GENERATION__GGUF_PATH het pad naar een GGUF-modelbestand in.")
     path = Path(path).expanduser()
     if not path.is_file():
         raise LLMUnavailable(f"het GGUF-modelbestand {path} bestaat niet.")
@@ -89,7 +90,7 @@ def check_gguf(path: Path | None) -> Path:
         raise LLMUnavailable(f"het GGUF-modelbestand {path} kan niet worden gelezen ({exc.strerror}).") from exc
     if magic != GGUF_MAGIC:
         raise LLMUnavailable(f"{path} is geen GGUF-modelbestand (het begint niet met 'GGUF'); controleer "
-                             "llm_gguf_path.")
+                             "PRAKTIJKKAART_GENERATION__GGUF_PATH.")
     return path
 
 

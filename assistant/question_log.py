@@ -1,4 +1,4 @@
-"""The opt-in question log (settings.log_questions): one redacted line per question in <data_dir>/logs.
+"""The opt-in question log (settings.privacy.log_questions): one redacted line per question in <data_dir>/logs.
 
 A write that fails (full disk, read-only volume) never costs the answer: it is reported in the server log and
 returned as a Dutch warning that travels with the answer (`Answer.warnings`; the CLI prints it on stderr).
@@ -21,7 +21,7 @@ NOT_LOGGED = "Waarschuwing: de vraag kon niet in het vragenlogboek worden geschr
 
 def log_question(settings: Settings, text: str) -> str | None:
     """Append the redacted question to today's log; None when written (or logging is off), else the warning."""
-    if not settings.log_questions:
+    if not settings.privacy.log_questions:
         return None
     stamp = datetime.now(UTC)
     logdir = settings.data_dir / "logs"

@@ -25,8 +25,6 @@ from ingest.chunk_meta import ChunkRole
 from praktijkkaart.settings import Settings
 from vectorstore.base import Embedder, Store
 
-CARD_POOL = 256  # card items scored per question (all 82 on the card; bounded on a huge corpus)
-
 
 @dataclass
 class Retrieval:
@@ -87,8 +85,8 @@ def _scaled(scores: dict[int, float], settings: Settings, floor: float | None = 
     candidates ('relative': min-max, or score/max when the scale has a natural zero, like BM25)."""
     if not scores:
         return {}
-    if settings.fusion == "rrf":
-        return {i: 1.0 / (settings.rrf_k + r + 1) for i, r in _ranks(scores).items()}
+    if settings.retrieval.fusion == "rrf":
+        return {i: 1.0 / (settings.retrieval.rrf_k + r + 1) for i, r in _ranks(scores).items()}
     hi = max(scores.values())
     lo = min(scores.values()) if floor is None else floor
     span = hi - lo
@@ -99,7 +97,8 @@ def _fuse(keyword: dict[int, float], dense: dict[int, float], settings: Settings
     """Weighted sum of the two scaled rankings (BM25 has a natural zero; cosines are min-max scaled)."""
     kw_part = _scaled(keyword, settings, floor=0.0)
     dense_part = _scaled(dense, settings)
-    return {i: settings.keyword_weight * kw_part.get(i, 0.0) + settings.dense_weight * dense_part.get(i, 0.0)
+    cfg = settings.retrieval
+    return {i: cfg.keyword_weight * kw_part.get(i, 0.0) + cfg.dense_weight * dense_part.get(i, 0.0)
             for i in kw_part.keys() | dense_part.keys()}
 
 
@@ -136,22 +135,23 @@ def _masks(snapshot: IndexSnapshot, f: Filters) -> tuple[np.ndarray, np.ndarray]
 
 
 def _rank_passages(snapshot: IndexSnapshot, fused: dict[int, float], settings: Settings) -> list[Passage]:
-    """Fused order with diversity: no near-duplicates, at most two chunks of one linked resource."""
+    """Fused order with diversity: no near-duplicates, a few chunks of one linked resource at most."""
+    cfg = settings.retrieval
     passages = snapshot.passages
     ranked: list[Passage] = []
     rows: list[int] = []
     per_source: dict[str, int] = {}
     for i in sorted(fused, key=lambda i: (-fused[i], passages[i].id)):
         p = passages[i]
-        if p.source_url and per_source.get(p.source_url, 0) >= 2:
+        if p.source_url and per_source.get(p.source_url, 0) >= cfg.max_chunks_per_resource:
             continue
-        if any(_jaccard(snapshot.word_set(i), snapshot.word_set(j)) >= 0.8 for j in rows[:10]):
+        if any(_jaccard(snapshot.word_set(i), snapshot.word_set(j)) >= cfg.near_duplicate_overlap for j in rows[:10]):
             continue
         if p.source_url:
             per_source[p.source_url] = per_source.get(p.source_url, 0) + 1
         ranked.append(replace(p, score=fused[i]))
         rows.append(i)
-        if len(ranked) >= max(settings.top_k, 12):
+        if len(ranked) >= max(cfg.top_k, cfg.min_ranked):
             break
     return ranked
 
@@ -177,19 +177,20 @@ def _item_scores(snapshot: IndexSnapshot, kw: np.ndarray, kw_asked: np.ndarray, 
 
 def _card_relevance(snapshot: IndexSnapshot, k_vals: np.ndarray, d_vals: np.ndarray, fused: dict[int, float],
                     settings: Settings) -> dict[str, float]:
-    """The same fusion of keyword and dense scores, over the card items in the pool (the best CARD_POOL by
+    """The same fusion of keyword and dense scores, over the card items in the pool (the best `card_pool` by
     each ranking); a resource chunk that matches lends support to the item carrying its link."""
+    pool = settings.retrieval.card_pool
     passages = snapshot.passages
     allowed = np.flatnonzero(np.isfinite(d_vals))
-    d_top = allowed[_top(d_vals[allowed], CARD_POOL)]
-    k_top = _top(k_vals, CARD_POOL)
+    d_top = allowed[_top(d_vals[allowed], pool)]
+    k_top = _top(k_vals, pool)
     within = _fuse({int(j): float(k_vals[j]) for j in k_top if k_vals[j] > 0},
                    {int(j): float(d_vals[j]) for j in d_top}, settings)
     rel = {passages[int(snapshot.card_rows[j])].item_id: v for j, v in within.items()}
     for i, s in fused.items():
         parent = passages[i].parent_item_id
         if parent in rel:
-            rel[parent] += settings.link_support_weight * s
+            rel[parent] += settings.retrieval.link_support_weight * s
     return rel
 
 
@@ -214,8 +215,8 @@ def _theme_scores(snapshot: IndexSnapshot, rel: dict[str, float], settings: Sett
         p = snapshot.card_items.get(item_id)
         if p is not None and p.theme is not None:
             per_theme.setdefault(p.theme, []).append(s)
-    return {th: sum(w * v for w, v in zip((1.0, 0.5, 0.25), sorted(vals, reverse=True)))
-            * (settings.general_weight if th == 0 else 1.0) for th, vals in per_theme.items()}
+    return {th: sum(w * v for w, v in zip(settings.retrieval.theme_item_weights, sorted(vals, reverse=True)))
+            * (settings.retrieval.general_weight if th == 0 else 1.0) for th, vals in per_theme.items()}
 
 
 def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings: Settings, query: str,
@@ -229,7 +230,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         n = len(snapshot.passages)
         kw, kw_asked = kw_all[:n], kw_all[n:]
     with timer("dense_ms"):
-        n_cand = settings.candidates * (3 if not f.empty else 1)
+        n_cand = settings.retrieval.candidates * (settings.retrieval.filtered_candidates_factor if not f.empty else 1)
         hits = store.query(snapshot.version.name, vecs.rank, n_cand, where={"role": ChunkRole.PASSAGE.value})
         dense = {snapshot.by_id[h.record.id]: h.score for h in hits if h.record.id in snapshot.by_id}
         card_sims = snapshot.card_vectors @ vecs.rank if len(snapshot.card_rows) else np.zeros(0)
@@ -237,16 +238,16 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
     with timer("fusion_ms"):
         mask, asked_mask = _masks(snapshot, f)
         kw_cand = np.flatnonzero((kw > 0) & mask)
-        kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.candidates]
+        kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.retrieval.candidates]
         fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
         for i in fused:
             if snapshot.passages[i].kind == Kind.BRON:
-                fused[i] *= settings.resource_weight
+                fused[i] *= settings.retrieval.resource_weight
         ranked = _rank_passages(snapshot, fused, settings)
         card_rel: dict[str, float] = {}
         if len(snapshot.card_rows):
-            k_vals, d_vals = _item_scores(snapshot, kw, kw_asked * settings.asked_keyword_weight, card_sims,
-                                          asked_sims, mask, asked_mask, settings.hub_penalty)
+            k_vals, d_vals = _item_scores(snapshot, kw, kw_asked * settings.retrieval.asked_keyword_weight, card_sims,
+                                          asked_sims, mask, asked_mask, settings.retrieval.hub_penalty)
             card_rel = _card_relevance(snapshot, k_vals, d_vals, fused, settings)
         theme_scores = _theme_scores(snapshot, card_rel, settings)
         themes = sorted(theme_scores, key=lambda th: -theme_scores[th])

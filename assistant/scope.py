@@ -22,12 +22,13 @@ import numpy as np
 
 from assistant.scope_types import ScopeDecision as ScopeDecision
 from assistant.scope_types import ScopeFeatures as ScopeFeatures
+from praktijkkaart.settings import ScopeSettings
 
 if TYPE_CHECKING:
     from assistant.index import IndexSnapshot
 
 MODEL_FILE = "scope_model.json"
-KNN = 10
+KNN = 10  # part of the feature definition the scope model is fitted on: changing it means a refit
 
 
 def _mean_top(values: np.ndarray, k: int) -> float:
@@ -136,17 +137,18 @@ class Scope:
     features: ScopeFeatures
 
 
-def decide_best(candidates: Sequence[ScopeFeatures | None], model: ScopeModel | None) -> Scope:
+def decide_best(candidates: Sequence[ScopeFeatures | None], model: ScopeModel | None,
+                fallback: ScopeSettings) -> Scope:
     """The most in-scope reading (an English question also through its Dutch gloss: E5 scores English
     against Dutch text lower; on the off-topic bank's English questions the second look changed nothing)."""
-    scopes = [decide(f, model) for f in candidates if f is not None]
+    scopes = [decide(f, model, fallback) for f in candidates if f is not None]
     return max(scopes, key=lambda s: s.probability)
 
 
-def decide(f: ScopeFeatures, model: ScopeModel | None) -> Scope:
+def decide(f: ScopeFeatures, model: ScopeModel | None, fallback: ScopeSettings) -> Scope:
     if model is None:
         p = nearest_neighbour_probability(f)
-        answer_t, related_t = 0.5, 0.25
+        answer_t, related_t = fallback.fallback_answer_threshold, fallback.fallback_related_threshold
     else:
         p = model.probability(f)
         answer_t, related_t = model.answer_threshold, model.related_threshold

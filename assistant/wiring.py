@@ -19,7 +19,7 @@ def ingest_into(settings: Settings, store: Store, embedder: Embedder) -> None:
 
 
 def build_assistant(settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> Assistant:
-    bootstrap = ingest_into if settings.store_backend == "memory" else None
+    bootstrap = ingest_into if settings.store.backend == "memory" else None
     return Assistant(settings, store=store, embedder=embedder, bootstrap=bootstrap)
 
 

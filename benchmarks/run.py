@@ -47,14 +47,15 @@ def run_bench(settings: Any, *, quick: bool = False, out_dir: Path = RESULTS_DIR
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     tmp = Path(tempfile.mkdtemp(prefix="praktijkkaart-bench-"))
     started = time.perf_counter()
-    base = settings.model_copy(update={"data_dir": tmp / "data", "chroma_path": None, "chroma_url": None,
-                                       "store_backend": "chroma", "log_questions": False, "generator": "extractive"})
+    base = settings.with_changes(data_dir=tmp / "data",
+                                 store={"chroma_path": None, "chroma_url": None, "backend": "chroma"},
+                                 privacy={"log_questions": False}, generation={"mode": "extractive"})
     result: dict[str, Any] = {
         "schema": SCHEMA, "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": quick,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
-        "settings": {"embedding_backend": base.embedding_backend, "store": "chroma (embedded, tmp dir)",
-                     "top_k": base.top_k, "candidates": base.candidates},
+        "settings": {"embedding_backend": base.embedding.backend, "store": "chroma (embedded, tmp dir)",
+                     "top_k": base.retrieval.top_k, "candidates": base.retrieval.candidates},
     }
     try:
         _run_phases(result, base, tmp, quick, log)

@@ -60,7 +60,7 @@ def measure_app_memory(settings: Any, workdir: Path, timeout: float = 180) -> di
     port = _free_port()
     env = _env() | {"PRAKTIJKKAART_DATA_DIR": str(settings.data_dir),
                     "PRAKTIJKKAART_CORPUS_DIR": str(settings.corpus_dir),
-                    "PRAKTIJKKAART_EMBEDDING_BACKEND": settings.embedding_backend}
+                    "PRAKTIJKKAART_EMBEDDING__BACKEND": settings.embedding.backend}
     log = workdir / "streamlit.log"
     out: dict[str, Any] = {"method": None}
     with log.open("wb") as fh:

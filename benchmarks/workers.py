@@ -89,7 +89,7 @@ def target(name: str, value: float | None, limit: float | None, unit: str, note:
 
 
 def _settings_json(settings: Any) -> dict[str, Any]:
-    dumped: dict[str, Any] = settings.model_dump(mode="json", exclude={"llm_api_key"})
+    dumped: dict[str, Any] = settings.model_dump(mode="json", exclude={"generation": {"api_key"}})
     return dumped
 
 

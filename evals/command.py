@@ -35,7 +35,7 @@ def eval_command(settings: Any, *, as_json: bool = False, baseline: str | Path |
                  golden_path: Path = GOLDEN_PATH) -> int:
     """`praktijkkaart eval`: 0 when every gate passes, 1 when one fails, 2 when the eval cannot run."""
     if generator is not None:
-        settings = settings.model_copy(update={"generator": generator})
+        settings = settings.with_changes(generation={"mode": generator})
     baseline_data: dict[str, Any] | None = None
     if baseline is not None:
         try:
@@ -52,7 +52,7 @@ def eval_command(settings: Any, *, as_json: bool = False, baseline: str | Path |
               "Heb je 'praktijkkaart ingest' al gedraaid?", file=sys.stderr)
         return 2
     golden = load_golden(golden_path)
-    report = run_eval(assistant, golden, generator=generator or getattr(settings, "generator", None),
+    report = run_eval(assistant, golden, generator=generator or settings.generation.mode,
                       progress=_progress_line)
     if baseline_data is not None:
         report.baseline = {"path": str(baseline), "deltas": compare_to_baseline(report.overall, baseline_data)}

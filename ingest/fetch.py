@@ -55,8 +55,8 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
 def default_transport(settings: Settings) -> httpx.HTTPTransport:
     """HTTP transport with the address guard and the per-request deadline; no proxies from the environment."""
-    return guarded_transport(allow_private=settings.fetch_allow_private,
-                             max_connections=settings.fetch_concurrency * 2)
+    return guarded_transport(allow_private=settings.fetch.allow_private,
+                             max_connections=settings.fetch.concurrency * 2)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def fetch_links(settings: Settings, *, only: list[str] | None = None,
                 transport: httpx.BaseTransport | None = None) -> FetchReport:
     """Fetch every link of the corpus (or those in `only`: URLs or link ids) into the snapshot store.
 
-    At most settings.fetch_concurrency hosts at a time, one request at a time per host.
+    At most settings.fetch.concurrency hosts at a time, one request at a time per host.
     """
     links = select_links(load_card(settings.corpus_dir).links, only)
     by_host: dict[str, list[Link]] = {}
@@ -144,11 +144,11 @@ def fetch_links(settings: Settings, *, only: list[str] | None = None,
                 if progress:
                     progress(result)
 
-    headers = {"User-Agent": settings.fetch_user_agent, "Accept": ACCEPT,
+    headers = {"User-Agent": settings.fetch.user_agent, "Accept": ACCEPT,
                "Accept-Encoding": ", ".join(supported_encodings())}
-    with (httpx.Client(transport=transport or default_transport(settings), timeout=settings.fetch_timeout_s,
+    with (httpx.Client(transport=transport or default_transport(settings), timeout=settings.fetch.timeout_s,
                        follow_redirects=False, trust_env=False, headers=headers) as client,
-          ThreadPoolExecutor(max_workers=settings.fetch_concurrency, thread_name_prefix="fetch") as pool):
+          ThreadPoolExecutor(max_workers=settings.fetch.concurrency, thread_name_prefix="fetch") as pool):
         for future in [pool.submit(run_host, group) for group in by_host.values()]:
             future.result()
     return FetchReport(results=tuple(results[lk.id] for lk in links))
@@ -180,7 +180,7 @@ class _Fetcher:
                     headers["If-None-Match"] = old.etag
                 if old.last_modified:
                     headers["If-Modified-Since"] = old.last_modified
-            resp = self._get(link.url, headers=headers, check_robots=True, max_bytes=self.settings.fetch_max_bytes)
+            resp = self._get(link.url, headers=headers, check_robots=True, max_bytes=self.settings.fetch.max_bytes)
             if resp.status == 304 and headers:
                 store.record_not_modified(link.id, link.url)
                 return FetchResult(link.id, link.url, "ongewijzigd", 304, old.final_url if old else None)
@@ -189,8 +189,8 @@ class _Fetcher:
             content_type = resp.headers.get("content-type")
             kind = sniff_kind(resp.body, content_type)
             try:
-                extracted = extract(resp.body, kind, pdf_timeout_s=self.settings.pdf_timeout_s,
-                                    pdf_memory_mb=self.settings.pdf_memory_mb)
+                extracted = extract(resp.body, kind, pdf_timeout_s=self.settings.fetch.pdf_timeout_s,
+                                    pdf_memory_mb=self.settings.fetch.pdf_memory_mb)
             except ExtractionError as exc:
                 raise FetchFailure(f"tekst niet uit te halen: {exc}", resp.status) from None
             m = store.save(link_id=link.id, url=link.url, final_url=resp.url, status=resp.status,
@@ -209,7 +209,7 @@ class _Fetcher:
         except (BlockedAddress, BadURL) as exc:
             error, status = str(exc), None
         except httpx.TimeoutException:
-            error, status = f"time-out: geen antwoord binnen {self.settings.fetch_timeout_s:g} s", None
+            error, status = f"time-out: geen antwoord binnen {self.settings.fetch.timeout_s:g} s", None
         except httpx.HTTPError as exc:
             error, status = f"netwerkfout: {type(exc).__name__}: {exc}", None
         except Exception as exc:  # noqa: BLE001 - one bad link must not stop the other 37
@@ -227,7 +227,7 @@ class _Fetcher:
         current = parse_url(url)
         for _hop in range(MAX_REDIRECTS + 1):
             port = current.port or (443 if current.scheme == "https" else 80)
-            resolve_checked(current.host, port, allow_private=self.settings.fetch_allow_private)
+            resolve_checked(current.host, port, allow_private=self.settings.fetch.allow_private)
             if check_robots:
                 self._check_robots(current)
             resp = self._send_with_retries(current, headers, max_bytes)
@@ -249,7 +249,7 @@ class _Fetcher:
             if wait is None:
                 raise FetchFailure(f"{_status_message(status)}; de server vraagt langer te wachten "
                                    f"(Retry-After: {retry_after})", status)
-            if attempt >= self.settings.fetch_retries:
+            if attempt >= self.settings.fetch.retries:
                 tries = f" na {attempt + 1} pogingen" if attempt else ""
                 raise FetchFailure(_status_message(status) + tries, status)
             time.sleep(wait)
@@ -257,7 +257,7 @@ class _Fetcher:
 
     def _send_once(self, url: httpx.URL, headers: dict[str, str], max_bytes: int) -> tuple[_Response, str | None]:
         """One request under one deadline; the body only for a final answer, with the Retry-After header."""
-        timeout = self.settings.fetch_timeout_s
+        timeout = self.settings.fetch.timeout_s
         started = time.monotonic()
         with deadline(HEADERS_TIME_FACTOR * timeout) as limit:
             try:
@@ -313,7 +313,7 @@ class _Fetcher:
         if origin not in self.robots:
             self.robots[origin] = self._load_robots(origin)
         parser, unreachable = self.robots[origin]
-        if not parser.can_fetch(self.settings.fetch_user_agent, str(url)):
+        if not parser.can_fetch(self.settings.fetch.user_agent, str(url)):
             raise FetchFailure(unreachable or "robots.txt van de site staat ophalen niet toe")
 
     def _load_robots(self, origin: str) -> tuple[RobotFileParser, str | None]:

@@ -8,7 +8,7 @@
 4. Validate the new version, publish it (one pointer switch), drop versions beyond `keep_versions`.
 A crash at any point before step 4's switch leaves the previous version serving.
 
-One writer at a time: a file lock in the data dir, and with a Chroma server (settings.chroma_url) also a
+One writer at a time: a file lock in the data dir, and with a Chroma server (settings.store.chroma_url) also a
 lease record in the server's meta collection, so ingests started on different machines exclude each
 other too. The lease is best effort (see ChromaStore.acquire_lease); it expires after LEASE_TTL_S unless
 renewed, and it is renewed while embedding and re-confirmed right before publishing.
@@ -162,7 +162,7 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
                lease_ttl_s: float = LEASE_TTL_S) -> IngestSummary:
     """Bring the store up to date with the corpus. Raises IngestBusy if another ingest is running.
 
-    With a Chroma server (settings.chroma_url) the writer also takes the server's lease, so an ingest on
+    With a Chroma server (settings.store.chroma_url) the writer also takes the server's lease, so an ingest on
     another machine (with its own data dir and file lock) is kept out as well."""
     started = time.monotonic()
     lock = _writer_lock(settings)
@@ -181,7 +181,7 @@ def run_ingest(settings: Settings, *, store: Store | None = None, embedder: Embe
     try:
         embedder = embedder or make_embedder(settings)
         store = store or make_store(settings, embedder, writer=True)
-        lease = _ServerLease(store, settings.chroma_url, lease_ttl_s) if settings.chroma_url else None
+        lease = _ServerLease(store, settings.store.chroma_url, lease_ttl_s) if settings.store.chroma_url else None
         if lease is None:
             return _ingest_locked(settings, store, embedder, progress)
         lease.acquire(max(0.0, lock_timeout - (time.monotonic() - started)))
@@ -203,7 +203,7 @@ def space_needed(n_chunks: int, dim: int) -> int:
 def _check_space(settings: Settings, n_chunks: int, dim: int) -> None:
     """Before a new version is written to the embedded store: is there room for it? Otherwise stop now,
     before anything is written, with the Dutch "Schijf vol" (how much is free, about how much is needed)."""
-    if settings.store_backend != "chroma" or settings.chroma_url:
+    if settings.store.backend != "chroma" or settings.store.chroma_url:
         return
     need = space_needed(n_chunks, dim)
     free = disk.free_bytes(settings.chroma_dir)
@@ -239,7 +239,7 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
 
     vectors, hits = _known_vectors(store, fingerprint, chunks, cache.vectors)
     _check_space(settings, len(chunks), embedder.info.dim)
-    name = _new_version_name(settings.collection_prefix)
+    name = _new_version_name(settings.store.collection_prefix)
     store.create_version(name, embedder.info, extra={"state": "building"})
     known = [c for c in chunks if c.embed_key in vectors]
     reused = [Record(c.id, c.text, c.metadata, vectors[c.embed_key]) for c in known]
@@ -248,7 +248,7 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
     todo = [c for c in chunks if c.embed_key not in vectors]
     if progress:
         progress(len(reused), len(chunks))
-    last_new = _embed_missing(settings.embed_batch_size, store, embedder, name, todo,
+    last_new = _embed_missing(settings.embedding.batch_size, store, embedder, name, todo,
                               _Tick(len(reused), len(chunks), progress, keep_lease))
 
     probe = reused[0] if reused else last_new
@@ -261,7 +261,7 @@ def _ingest_locked(settings: Settings, store: Store, embedder: Embedder, progres
         "resource_chunks": counts["passage:bron"], "previous": live.name if live else None,
     })
     with contextlib.suppress(disk.DiskFull):  # published: old versions go at the next ingest instead
-        _prune(store, settings.keep_versions, keep={name, live.name if live else name})
+        _prune(store, settings.store.keep_versions, keep={name, live.name if live else name})
     return summary(name, True, len(todo), hits)
 
 

@@ -151,7 +151,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     from vectorstore.base import StoreError
 
     settings = _settings()
-    problem = check_question(args.question, settings.max_question_chars).problem
+    problem = check_question(args.question, settings.answer.max_question_chars).problem
     if problem:  # retrieve() returns nothing for such a question; say why instead of printing nothing
         print(problem, file=sys.stderr)
         return 1
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--generator", choices=["extractive", "llm"])
         else:
             sp.add_argument("-k", type=_positive_int, default=None,
-                            help="aantal passages; standaard de instelling PRAKTIJKKAART_TOP_K")
+                            help="aantal passages; standaard de instelling PRAKTIJKKAART_RETRIEVAL__TOP_K")
     sp = add("fetch", cmd_fetch, "haal de gelinkte bronnen op (netwerk)")
     sp.add_argument("--only", action="append", help="alleen deze URL of link-id (herhaalbaar)")
     add("links", cmd_links, "status van de 38 links")
@@ -272,12 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
+    from praktijkkaart.settings import SettingsError, describe_settings_error
     from vectorstore.base import StoreError
 
     try:
         return int(args.func(args))
-    except ValidationError as exc:
-        print(f"Ongeldige instelling: {exc}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:
+        print(describe_settings_error(exc), file=sys.stderr)
         return 2
     except StoreError as exc:
         print(str(exc), file=sys.stderr)

@@ -40,11 +40,12 @@ class Check:
 
 def _store_check(settings: Settings, timeout_s: float) -> tuple[Check, dict[str, Any] | None]:
     """Open the store in a subprocess: (the check, what the probe saw or None)."""
-    if settings.store_backend == "memory":
+    if settings.store.backend == "memory":
         return Check("vectorstore", True, "In-memory store: wordt bij het starten gevuld."), None
     env_overrides = {f"PRAKTIJKKAART_{k.upper()}": str(v) for k, v in
-                     {"data_dir": settings.data_dir, "chroma_url": settings.chroma_url,
-                      "chroma_path": settings.chroma_path, "collection_prefix": settings.collection_prefix}.items()
+                     {"data_dir": settings.data_dir, "store__chroma_url": settings.store.chroma_url,
+                      "store__chroma_path": settings.store.chroma_path,
+                      "store__collection_prefix": settings.store.collection_prefix}.items()
                      if v is not None}
     try:
         out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout_s,
@@ -58,9 +59,9 @@ def _store_check(settings: Settings, timeout_s: float) -> tuple[Check, dict[str,
             return Check("vectorstore", False, f"De vectorstore kan niet worden geopend: {last.split(': ', 1)[-1]}"), None
         return Check("vectorstore", False, f"De vectorstore kan niet worden geopend ({last}). "
                      "Herstel: verwijder de map en bouw opnieuw met `praktijkkaart ingest`, of "
-                     "controleer PRAKTIJKKAART_CHROMA_URL."), None
+                     "controleer PRAKTIJKKAART_STORE__CHROMA_URL."), None
     probe = json.loads(out.stdout.strip().splitlines()[-1])
-    where = settings.chroma_url or settings.chroma_dir
+    where = settings.store.chroma_url or settings.chroma_dir
     if probe.get("read_only"):
         return Check("vectorstore", True, f"Leesbaar ({where}), via een {probe['read_only']}; zie schijfruimte."), probe
     return Check("vectorstore", True, f"Bereikbaar ({where})."), probe
@@ -83,7 +84,7 @@ def _disk_check(settings: Settings, probe: dict[str, Any] | None, dim: int | Non
     from ingest.pipeline import space_needed
     from vectorstore.disk import free_bytes, full_message, size_text
 
-    embedded = settings.store_backend == "chroma" and not settings.chroma_url
+    embedded = settings.store.backend == "chroma" and not settings.store.chroma_url
     path = settings.chroma_dir if embedded and settings.chroma_dir.is_dir() else settings.data_dir
     need = space_needed(probe["count"], dim) if embedded and probe and probe["count"] and dim else 0
     problem = _write_problem(path) if path.is_dir() else None

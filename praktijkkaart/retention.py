@@ -42,14 +42,14 @@ def apply_retention(settings: Settings, *, now: datetime | None = None) -> dict[
     days that lie entirely before that moment (a log of the day at the boundary still holds younger questions)."""
     from assistant.feedback import FeedbackWriteError, forget_before
 
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.retention_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.privacy.retention_days)
     logs = forget_logs(settings, cutoff.date())  # first: removing files also works on a full disk
     try:
         feedback = forget_before(settings, cutoff)
     except FeedbackWriteError as exc:  # e.g. a full disk after an ingest that had nothing to write
         log.warning("%s", exc)
         feedback = 0
-    removed = {"retention_days": settings.retention_days, "feedback_deleted": feedback, "logs_deleted": logs}
+    removed = {"retention_days": settings.privacy.retention_days, "feedback_deleted": feedback, "logs_deleted": logs}
     if removed["feedback_deleted"] or removed["logs_deleted"]:
         log.info("retention: %s", removed)
     return removed
@@ -58,7 +58,7 @@ def apply_retention(settings: Settings, *, now: datetime | None = None) -> dict[
 def apply_retention_once(settings: Settings) -> dict[str, int] | None:
     """`apply_retention` the first time this process sees these settings (the app calls it on every page run);
     None afterwards. A failure is logged and never stops the app; it is tried again on the next call."""
-    key = (str(settings.data_dir.resolve()), settings.retention_days)
+    key = (str(settings.data_dir.resolve()), settings.privacy.retention_days)
     with _applied_lock:
         if key in _applied:
             return None
@@ -74,7 +74,7 @@ def apply_retention_once(settings: Settings) -> dict[str, int] | None:
 def forget_command(settings: Settings, *, before: date | None, as_json: bool) -> int:
     from assistant.feedback import FeedbackWriteError, forget_before
 
-    cutoff = before or (datetime.now(UTC) - timedelta(days=settings.retention_days)).date()
+    cutoff = before or (datetime.now(UTC) - timedelta(days=settings.privacy.retention_days)).date()
     logs = forget_logs(settings, cutoff)  # first: removing files also works (and frees space) on a full disk
     try:
         feedback = forget_before(settings, cutoff)

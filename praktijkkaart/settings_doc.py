@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from praktijkkaart.settings import CORPUS_DIR, Settings
+from praktijkkaart.settings import CORPUS_DIR, ENV_PREFIX, NESTED, Settings
 
 
 def _default(info: FieldInfo) -> str:
@@ -14,13 +15,26 @@ def _default(info: FieldInfo) -> str:
     return str(value)
 
 
+def _row(name: str, info: FieldInfo) -> str:
+    desc = (info.description or "").replace("|", "\\|")
+    return f"| `{ENV_PREFIX}{name.upper()}` | `{_default(info)}` | {desc} |"
+
+
+def env_names() -> list[str]:
+    """Every setting's environment variable, in table order."""
+    return [line.split("`")[1] for line in settings_table().splitlines()[2:] if line.startswith("| `")]
+
+
 def settings_table() -> str:
-    """One Markdown row per setting: environment variable, default, description."""
-    prefix = Settings.model_config.get("env_prefix", "")
+    """One Markdown row per setting (a section's fields under a row naming the section)."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        desc = (info.description or "").replace("|", "\\|")
-        rows.append(f"| `{prefix}{name.upper()}` | `{_default(info)}` | {desc} |")
+        section = info.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            rows.append(f"| **{name}** | | {' '.join((info.description or '').split())} |")
+            rows += [_row(f"{name}{NESTED}{field}", sub) for field, sub in section.model_fields.items()]
+        else:
+            rows.append(_row(name, info))
     return "\n".join(rows)
 
 

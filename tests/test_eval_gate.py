@@ -23,7 +23,7 @@ def test_default_generator_passes_every_gate(tmp_path: Path):
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
 
-    settings = Settings(data_dir=tmp_path / "data", generator="extractive")
+    settings = Settings(data_dir=tmp_path / "data", generation={"mode": "extractive"})
     run_ingest(settings)
     report = run_eval(build_assistant(settings), load_golden(), generator="extractive")
     paths = write_report(report, tmp_path / "reports")

@@ -203,7 +203,7 @@ def test_eval_command_builds_the_assistant_prints_and_returns_the_gate(golden, t
     assert Path(data["files"]["json"]).exists()
     assert Path(data["files"]["json"]).parent == tmp_path / "reports" / "golden"  # not the default set: own folder
     assert err.count("\n") == 6 and "g6 out_of_scope" in err and "NIET afgewezen" in err
-    assert built[0].generator == "extractive"
+    assert built[0].generation.mode == "extractive"
 
     code = eval_command(settings, as_json=False, baseline=data["files"]["json"], generator=None,
                         reports_dir=tmp_path / "reports", golden_path=golden_path)

@@ -35,7 +35,7 @@ URL = "https://www.hr.nl/onderzoek/scan-oudercontact"
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="fake")
+    return Settings(data_dir=tmp_path, store={"backend": "memory"}, embedding={"backend": "fake"})
 
 
 def _answer(question: str = "Hoe betrekken we ouders die slecht Nederlands spreken?") -> Answer:
@@ -211,8 +211,8 @@ def _feedback_in_the_app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("PRAKTIJKKAART_STORE__BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING__BACKEND", "fake")
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.chat_input[0].set_value(APP_QUESTION).run()
     at.feedback[0].set_value(0).run()

@@ -62,9 +62,7 @@ def _corpus(tmp_path: Path, base_url: str) -> Path:
 @pytest.fixture()
 def env(tmp_path: Path) -> Iterator[Env]:
     with FetchServer() as server:
-        settings = Settings(corpus_dir=_corpus(tmp_path, server.base_url), data_dir=tmp_path / "data",
-                            fetch_allow_private=True, fetch_timeout_s=0.5, fetch_retries=1,
-                            fetch_max_bytes=2_000_000, pdf_timeout_s=20)
+        settings = Settings(corpus_dir=_corpus(tmp_path, server.base_url), data_dir=tmp_path / "data", fetch={"allow_private": True, "timeout_s": 0.5, "retries": 1, "max_bytes": 2_000_000, "pdf_timeout_s": 20})
         transport = LoopbackOnlyTransport()
         yield Env(server, settings, transport, SnapshotStore(settings.resources_dir))
         assert transport.refused == [], "a test asked for a host other than 127.0.0.1"
@@ -276,7 +274,7 @@ def test_slow_drip_is_cut_off_by_the_total_time_limit(env: Env) -> None:
     started = time.monotonic()
     result = env.fetch("kansenkaart")["kansenkaart"]
     assert "te lang" in result.error
-    assert time.monotonic() - started < 4 * env.settings.fetch_timeout_s + 1.5
+    assert time.monotonic() - started < 4 * env.settings.fetch.timeout_s + 1.5
 
 
 def test_prompt_injection_page_is_stored_as_data_and_obeyed_nowhere(env: Env, note) -> None:
@@ -313,7 +311,7 @@ def test_default_transport_fetches_loopback_only_when_allowed(env: Env, good_pag
     # No test transport here: the production transport with GuardedBackend, on loopback.
     report = fetch_links(env.settings, only=["kansenkaart"])
     assert report.results[0].outcome == "nieuw"
-    strict = env.settings.model_copy(update={"fetch_allow_private": False})
+    strict = env.settings.with_changes(fetch={"allow_private": False})
     before = len(env.server.requests)
     [result] = fetch_links(strict, only=["kansenkaart"]).results
     assert result.outcome == "fout" and "loopback-adres" in result.error

@@ -54,9 +54,9 @@ class Site:
 
 def _site(tmp_path: Path, server: FetchServer, urls: dict[str, str] | None = None, **overrides: object) -> Site:
     corpus = corpus_with_urls(tmp_path / "corpus", urls or {LINK: server.url("/pagina")})
-    options: dict = {"fetch_allow_private": True, "fetch_timeout_s": 1.0, "fetch_retries": 0,
-                     "fetch_max_bytes": 2_000_000, "pdf_timeout_s": 20.0} | overrides
-    settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data", **options)
+    fetch: dict = {"allow_private": True, "timeout_s": 1.0, "retries": 0, "max_bytes": 2_000_000,
+                   "pdf_timeout_s": 20.0} | overrides
+    settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data", fetch=fetch)
     return Site(server, settings, SnapshotStore(settings.resources_dir))
 
 
@@ -82,10 +82,10 @@ def test_headers_dribbled_byte_by_byte_end_within_twice_the_timeout(site: Site) 
                               daemon=True)
     started = time.monotonic()
     worker.start()
-    worker.join(timeout=2 * site.settings.fetch_timeout_s + 1)
+    worker.join(timeout=2 * site.settings.fetch.timeout_s + 1)
     elapsed = time.monotonic() - started
     assert not worker.is_alive(), f"fetch still running after {elapsed:.1f} s"
-    assert elapsed < 2 * site.settings.fetch_timeout_s
+    assert elapsed < 2 * site.settings.fetch.timeout_s
     [result] = results
     assert result.outcome == "fout" and result.error.startswith("time-out")
     assert site.store.manifest(LINK).error == result.error
@@ -133,8 +133,7 @@ print(json.dumps({"error": result.error, "maxrss_kb": hwm}))
 
 def _fetch_in_child(settings: Settings) -> dict:
     """Fetch in a fresh interpreter and return its error and its own peak RSS (kB)."""
-    fields = ("corpus_dir", "data_dir", "fetch_allow_private", "fetch_timeout_s", "fetch_retries", "fetch_max_bytes")
-    config = json.dumps({name: str(getattr(settings, name)) for name in fields})
+    config = settings.model_dump_json(include={"corpus_dir", "data_dir", "fetch"})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     proc = subprocess.run([sys.executable, "-c", _CHILD, config, LINK], capture_output=True, timeout=60, env=env,
                           cwd=ROOT, check=False)
@@ -199,7 +198,7 @@ def _peak_rss_kb() -> int:
 def test_huge_html_table_ends_in_a_dutch_error_with_bounded_time_and_memory(tmp_path: Path) -> None:
     page = _big_table(15 * 1_000_000)
     with FetchServer() as server:
-        site = _site(tmp_path, server, fetch_max_bytes=20_000_000, pdf_timeout_s=3.0, fetch_timeout_s=5.0)
+        site = _site(tmp_path, server, max_bytes=20_000_000, pdf_timeout_s=3.0, timeout_s=5.0)
         server.route("/pagina", Reply(200, page, {"Content-Type": HTML}))
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         before = _peak_rss_kb()
@@ -208,7 +207,7 @@ def test_huge_html_table_ends_in_a_dutch_error_with_bounded_time_and_memory(tmp_
         elapsed = time.monotonic() - started
     grown_mb = (_peak_rss_kb() - before) / 1024
     print(f"15 MB table: {elapsed:.1f} s, parent peak RSS grew {grown_mb:.0f} MB, error {result.error!r}")
-    assert elapsed < 3 * site.settings.pdf_timeout_s
+    assert elapsed < 3 * site.settings.fetch.pdf_timeout_s
     assert grown_mb < 200
     assert result.outcome == "fout" and "html-extractie" in result.error
 

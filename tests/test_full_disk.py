@@ -27,8 +27,8 @@ PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env.update(PRAKTIJKKAART_DATA_DIR=str(data_dir), PRAKTIJKKAART_EMBEDDING_BACKEND="fake",
-               PRAKTIJKKAART_DECLINE_THRESHOLD="-1000", ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1",
+    env.update(PRAKTIJKKAART_DATA_DIR=str(data_dir), PRAKTIJKKAART_EMBEDDING__BACKEND="fake",
+               ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1",
                PYTHONPATH=str(ROOT))
     return {**env, **extra}
 
@@ -178,7 +178,7 @@ def fill(done, total):  # another process takes the last space while this ingest
                 pass
 
 try:
-    s = run_ingest(Settings(data_dir=data, corpus_dir=corpus, embedding_backend="fake"), progress=fill)
+    s = run_ingest(Settings(data_dir=data, corpus_dir=corpus, embedding={"backend": "fake"}), progress=fill)
     print(json.dumps({"published": s.published, "ticks": ticks}))
 except StoreError as exc:
     print(json.dumps({"error": type(exc).__name__, "message": str(exc), "ticks": ticks}))
@@ -220,7 +220,7 @@ from vectorstore.factory import make_store
 
 volume, data, corpus = map(Path, sys.argv[1:4])
 chroma._RETRY_REAL_S = 0.0  # try the real store again at every live() (30 s in production)
-settings = Settings(data_dir=data, embedding_backend="fake")
+settings = Settings(data_dir=data, embedding={"backend": "fake"})
 reader = make_store(settings)
 out = {"first": reader.live().name, "copy": reader.read_only_reason}
 try:
@@ -228,7 +228,7 @@ try:
 except ReadOnlyStore as exc:
     out["refused"] = str(exc)
 (volume / "ballast.zeros").unlink()  # room again; an ingest publishes a new version
-out["published"] = run_ingest(Settings(data_dir=data, corpus_dir=corpus, embedding_backend="fake")).version
+out["published"] = run_ingest(Settings(data_dir=data, corpus_dir=corpus, embedding={"backend": "fake"})).version
 out["after"], out["copy_after"] = reader.live().name, reader.read_only_reason
 print(json.dumps(out))
 """
@@ -257,7 +257,7 @@ from assistant.wiring import build_assistant
 from praktijkkaart.settings import Settings
 
 disk._COPY_PLACES = (sys.argv[1],)  # the temp dir is on the full volume too
-answer = build_assistant(Settings(data_dir=Path(sys.argv[2]), embedding_backend="fake")).answer(sys.argv[3])
+answer = build_assistant(Settings(data_dir=Path(sys.argv[2]), embedding={"backend": "fake"})).answer(sys.argv[3])
 print(json.dumps({"status": str(answer.status), "answer": answer.answer}))
 """
 
@@ -279,14 +279,14 @@ def test_question_log_on_a_full_volume_keeps_the_answer(volume: Volume, ingested
     data, version = ingested
     volume.fill()
 
-    proc, answer = ask_json(volume, data, PRAKTIJKKAART_LOG_QUESTIONS="true")
+    proc, answer = ask_json(volume, data, PRAKTIJKKAART_PRIVACY__LOG_QUESTIONS="true")
     assert answer["status"] == "ok" and answer["in_scope"] and answer["meta"]["version"] == version
     assert "### Bronnen" in answer["answer"]
     warning = "de vraag kon niet in het vragenlogboek worden geschreven"
     assert warning in proc.stderr and "schijf vol" in proc.stderr.lower(), proc.stderr
     assert any(warning in w for w in answer["warnings"])
 
-    text = cli(volume, ["ask", PARENTS], _env(data, PRAKTIJKKAART_LOG_QUESTIONS="true"))
+    text = cli(volume, ["ask", PARENTS], _env(data, PRAKTIJKKAART_PRIVACY__LOG_QUESTIONS="true"))
     assert text.returncode == 0 and "### Bronnen" in text.stdout
     assert warning in text.stderr and warning not in text.stdout
 
@@ -296,7 +296,7 @@ import json, sys
 from pathlib import Path
 import assistant.feedback as fb
 from praktijkkaart.settings import Settings
-s = Settings(data_dir=Path(sys.argv[2]), embedding_backend="fake")
+s = Settings(data_dir=Path(sys.argv[2]), embedding={"backend": "fake"})
 if sys.argv[1] == "save":
     r = fb.store_feedback(s, answer_id=sys.argv[3], question="Hoe betrek ik ouders?", answer="Zo [1].",
                           passage_ids=["t2.q1"], thumbs=1, comment="Duidelijk, dank je.")

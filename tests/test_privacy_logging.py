@@ -20,7 +20,7 @@ from assistant.feedback import db_path, list_feedback, save_feedback
 from assistant.privacy import is_valid_bsn, is_valid_iban
 from assistant.wiring import build_assistant
 from ingest.pipeline import run_ingest
-from praktijkkaart.settings import Settings
+from praktijkkaart.settings import PrivacySettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,8 +83,8 @@ def ask_all(settings: Settings) -> None:
 
 
 def test_question_logging_is_off_by_default(store_dir: Path) -> None:
-    settings = Settings(data_dir=store_dir, embedding_backend="fake")
-    assert Settings.model_fields["log_questions"].default is False and settings.log_questions is False
+    settings = Settings(data_dir=store_dir, embedding={"backend": "fake"})
+    assert PrivacySettings.model_fields["log_questions"].default is False and settings.privacy.log_questions is False
     ask_all(settings)
     assert not (store_dir / "logs").exists()
     written = [p.relative_to(store_dir).as_posix() for p in files_under(store_dir)]
@@ -93,7 +93,7 @@ def test_question_logging_is_off_by_default(store_dir: Path) -> None:
 
 
 def test_logged_questions_and_feedback_are_redacted_everywhere(store_dir: Path) -> None:
-    settings = Settings(data_dir=store_dir, embedding_backend="fake", log_questions=True)
+    settings = Settings(data_dir=store_dir, embedding={"backend": "fake"}, privacy={"log_questions": True})
     ask_all(settings)
     [log] = list((store_dir / "logs").glob("vragen-*.log"))
     lines = log.read_text(encoding="utf-8").splitlines()
@@ -121,9 +121,9 @@ def test_ui_input_with_personal_data_is_held_back_before_anything_is_written(sto
     for key in [k for k in os.environ if k.startswith("PRAKTIJKKAART_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(store_dir))
-    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
-    monkeypatch.setenv("PRAKTIJKKAART_LOG_QUESTIONS", "true")
+    monkeypatch.setenv("PRAKTIJKKAART_STORE__BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING__BACKEND", "fake")
+    monkeypatch.setenv("PRAKTIJKKAART_PRIVACY__LOG_QUESTIONS", "true")
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     at.chat_input[0].set_value(QUESTIONS[0]).run()
@@ -180,7 +180,7 @@ def test_forget_without_date_uses_the_retention_setting(store_dir: Path) -> None
     settings = Settings(data_dir=store_dir)
     now = datetime.now(UTC)
     old_log, new_log = _seed(settings, now - timedelta(days=45), now)
-    result = _forget(store_dir, PRAKTIJKKAART_RETENTION_DAYS="30")
+    result = _forget(store_dir, PRAKTIJKKAART_PRIVACY__RETENTION_DAYS="30")
     assert result["before"] == (now - timedelta(days=30)).date().isoformat()
     assert result["feedback_deleted"] == 1 and result["logs_deleted"] == 1
     assert not old_log.exists() and new_log.exists()

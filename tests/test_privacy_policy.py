@@ -30,7 +30,7 @@ class _NoRetrieval:
 @pytest.fixture
 def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PRAKTIJKKAART_LOG_QUESTIONS", "true")
+    monkeypatch.setenv("PRAKTIJKKAART_PRIVACY__LOG_QUESTIONS", "true")
     monkeypatch.setattr("assistant.wiring.build_assistant",
                         lambda s, **_kw: build_assistant(s, store=_NoRetrieval(), embedder=_NoRetrieval()))  # type: ignore[arg-type]
     return Settings()

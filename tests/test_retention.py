@@ -22,7 +22,7 @@ APP = str(ROOT / "ui" / "app.py")
 
 def _seed(settings: Settings, now: datetime) -> None:
     """One feedback row and one log file just past the retention period, one of each just within it."""
-    days = settings.retention_days
+    days = settings.privacy.retention_days
     for answer_id, age in (("oud", timedelta(days=days, minutes=1)), ("recent", timedelta(days=days, minutes=-1))):
         save_feedback(settings, answer_id=answer_id, question="Hoe betrek ik ouders?", answer="Zo [1].",
                       passage_ids=[], thumbs=1, now=now - age)
@@ -38,7 +38,7 @@ def _log_days(settings: Settings) -> list[date]:
 
 def test_apply_retention_with_a_fake_clock(tmp_path: Path) -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    settings = Settings(data_dir=tmp_path, retention_days=30)
+    settings = Settings(data_dir=tmp_path, privacy={"retention_days": 30})
     _seed(settings, now)
     assert apply_retention(settings, now=now) == {"retention_days": 30, "feedback_deleted": 1, "logs_deleted": 1}
     assert [r.id for r in list_feedback(settings)] == ["recent"]
@@ -53,26 +53,26 @@ def test_apply_retention_without_any_data_creates_nothing(tmp_path: Path) -> Non
 
 
 def test_retention_runs_once_per_process_and_settings(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, retention_days=5)
+    settings = Settings(data_dir=tmp_path, privacy={"retention_days": 5})
     now = datetime.now(UTC)
     assert apply_retention_once(settings) is not None
     save_feedback(settings, answer_id="later", question="q", answer="a", passage_ids=[], thumbs=0,
                   now=now - timedelta(days=10))
     assert apply_retention_once(settings) is None  # not again in this process
     assert [r.id for r in list_feedback(settings)] == ["later"]
-    other = Settings(data_dir=tmp_path, retention_days=7)  # another period is other settings: applied
+    other = Settings(data_dir=tmp_path, privacy={"retention_days": 7})  # another period is other settings: applied
     assert apply_retention_once(other) == {"retention_days": 7, "feedback_deleted": 1, "logs_deleted": 0}
 
 
 def test_app_start_removes_old_rows_without_any_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    settings = Settings(data_dir=tmp_path, retention_days=2)  # a short period: the real clock suffices
+    settings = Settings(data_dir=tmp_path, privacy={"retention_days": 2})  # a short period: the real clock suffices
     _seed(settings, datetime.now(UTC))
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PRAKTIJKKAART_RETENTION_DAYS", "2")
-    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("PRAKTIJKKAART_PRIVACY__RETENTION_DAYS", "2")
+    monkeypatch.setenv("PRAKTIJKKAART_STORE__BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING__BACKEND", "fake")
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception, at.exception
     assert [r.id for r in list_feedback(settings)] == ["recent"]
@@ -81,11 +81,11 @@ def test_app_start_removes_old_rows_without_any_command(tmp_path: Path, monkeypa
 
 @pytest.mark.slow
 def test_ingest_command_applies_retention(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, retention_days=3)
+    settings = Settings(data_dir=tmp_path, privacy={"retention_days": 3})
     _seed(settings, datetime.now(UTC))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")}
-    env |= {"PRAKTIJKKAART_DATA_DIR": str(tmp_path), "PRAKTIJKKAART_RETENTION_DAYS": "3",
-            "PRAKTIJKKAART_EMBEDDING_BACKEND": "fake"}
+    env |= {"PRAKTIJKKAART_DATA_DIR": str(tmp_path), "PRAKTIJKKAART_PRIVACY__RETENTION_DAYS": "3",
+            "PRAKTIJKKAART_EMBEDDING__BACKEND": "fake"}
     out = subprocess.run([sys.executable, "-m", "praktijkkaart.cli", "ingest", "--json"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -19,7 +19,7 @@ from assistant.scope import (
 )
 from evals import EVALS_DIR
 from evals.scope_fit import choose_threshold, fit_logistic, out_of_fold
-from praktijkkaart.settings import CORPUS_DIR
+from praktijkkaart.settings import CORPUS_DIR, ScopeSettings
 
 
 def test_features_from_similarities() -> None:
@@ -57,7 +57,7 @@ def _model(answer: float = 0.5, related: float = 0.1) -> ScopeModel:
                                                (0.5, ScopeDecision.DECLINE)])
 def test_three_outcomes(dense_in: float, outcome: ScopeDecision) -> None:
     f = ScopeFeatures(dense_in, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    assert decide(f, _model()).decision == outcome
+    assert decide(f, _model(), ScopeSettings()).decision == outcome
 
 
 def test_a_model_fitted_on_other_features_is_refused() -> None:

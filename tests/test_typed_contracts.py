@@ -77,7 +77,7 @@ def test_stream_yields_text_then_result(fake_settings) -> None:
 
 def test_stream_result_of_a_refused_question(fake_settings) -> None:
     a = build_assistant(fake_settings)
-    s = a.stream("x" * (fake_settings.max_question_chars + 1))
+    s = a.stream("x" * (fake_settings.answer.max_question_chars + 1))
     assert list(s) == [s.result.answer] and s.result.status == "invalid_input"
 
 

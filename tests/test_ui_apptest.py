@@ -41,7 +41,7 @@ def env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for key in [k for k in os.environ if k.startswith("PRAKTIJKKAART_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("PRAKTIJKKAART_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PRAKTIJKKAART_STORE_BACKEND", "memory")
+    monkeypatch.setenv("PRAKTIJKKAART_STORE__BACKEND", "memory")
     return Settings()
 
 
@@ -301,7 +301,7 @@ def test_about_page_shows_privacy_and_index_version(env: Settings) -> None:
     text = "\n".join(md.value for md in at.markdown)
     assert "Vragen worden verder niet bewaard" in text and "Er gaat niets naar internet" in text
     # what retention does, exactly (issue 16): the configured period, when it runs, the manual route
-    assert f"ouder zijn dan {env.retention_days} dagen: telkens wanneer de assistent start" in text
+    assert f"ouder zijn dan {env.privacy.retention_days} dagen: telkens wanneer de assistent start" in text
     assert "na elke update van de index" in text and "praktijkkaart forget --before" in text
     assert [h.value for h in at.header] == ["Bronnen", "Privacy", "Versie van de index"]  # h2 under the h1
     status = views.get_assistant(env)[0].status()
@@ -349,7 +349,7 @@ def test_answer_rendering_marks_dead_links_and_neutralises_markup(env: Settings)
 
 def test_too_long_question_gets_the_dutch_message_and_is_not_answered(
         env: Settings, calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PRAKTIJKKAART_LOG_QUESTIONS", "true")  # even then: nothing of it is logged
+    monkeypatch.setenv("PRAKTIJKKAART_PRIVACY__LOG_QUESTIONS", "true")  # even then: nothing of it is logged
     settings = Settings()
     paste = ("Op onze school merken we dat ouders die weinig Nederlands spreken moeilijk te bereiken zijn. " * 40)[:3000]
     at = start()

@@ -1,4 +1,4 @@
-"""The Beheer page (PRAKTIJKKAART_BEHEER_PAGE, off by default) in Streamlit's AppTest: not in the navigation and not
+"""The Beheer page (PRAKTIJKKAART_APP__BEHEER_PAGE, off by default) in Streamlit's AppTest: not in the navigation and not
 served when off; with it on, the feedback given in the chat and the evaluation report in plain Dutch.
 
 Fixtures and helpers are those of tests/test_ui_apptest.py (the same in-memory assistant, loaded once).
@@ -47,7 +47,7 @@ def shown_text(at: AppTest) -> str:
 
 
 def test_beheer_is_off_by_default_not_listed_and_not_served(env: Settings) -> None:  # noqa: F811
-    assert env.beheer_page is False
+    assert env.app.beheer_page is False
     at = start()
     assert url_paths(at) == {"", "bronnen", "over"}  # Chat (the default), Bronnen, Over; Evaluatie left the menu
     open_url(at, "beheer")
@@ -56,7 +56,7 @@ def test_beheer_is_off_by_default_not_listed_and_not_served(env: Settings) -> No
 
 
 def test_beheer_lists_feedback_given_in_the_app(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    monkeypatch.setenv("PRAKTIJKKAART_BEHEER_PAGE", "true")
+    monkeypatch.setenv("PRAKTIJKKAART_APP__BEHEER_PAGE", "true")
     at = ask(start(), QUESTION)
     assert "beheer" in url_paths(at)
     msg_id = at.session_state["messages"][-1]["id"]

@@ -31,8 +31,8 @@ _STATUS_LABELS = {
 
 
 def _llm_leaves_machine(settings: Settings) -> bool:
-    if settings.llm_provider == "openai":
-        base = settings.llm_base_url or "https://api.openai.com"
+    if settings.generation.provider == "openai":
+        base = settings.generation.base_url or "https://api.openai.com"
         host = domain(base).split(":", 1)[0]
         return host not in {"localhost", "127.0.0.1", "::1", "[::1]"}
     return False
@@ -60,12 +60,12 @@ def about_page() -> None:
         "- Als je feedback geeft (duim omhoog of omlaag), worden je vraag, het antwoord en je toelichting op deze "
         "computer bewaard, zonder je naam.",
         f"- Feedback en (als de beheerder het bijhouden van vragen heeft aangezet) de vragenlogboeken worden "
-        f"automatisch verwijderd zodra ze ouder zijn dan {settings.retention_days} dagen: telkens wanneer de "
+        f"automatisch verwijderd zodra ze ouder zijn dan {settings.privacy.retention_days} dagen: telkens wanneer de "
         "assistent start en na elke update van de index (`praktijkkaart ingest`, ook de nachtelijke). Een "
         "vragenlogboek beslaat één dag en verdwijnt zodra die hele dag ouder is dan de bewaartermijn. Eerder "
         "verwijderen kan de beheerder met `praktijkkaart forget --before JJJJ-MM-DD`.",
     ]
-    if settings.log_questions:
+    if settings.privacy.log_questions:
         lines.append("- De beheerder heeft het bijhouden van vragen aangezet: vragen worden lokaal bewaard, "
                      "met persoonsgegevens weggehaald.")
     else:
@@ -73,7 +73,7 @@ def about_page() -> None:
     if _llm_leaves_machine(settings):
         lines.append("- Let op: de beheerder heeft een extern taalmodel ingesteld. Kies je de antwoordvorm "
                      "'Taalmodel', dan gaan je vraag en de gevonden tekst uit de praktijkkaart naar "
-                     f"{escape_markdown(domain(settings.llm_base_url or 'https://api.openai.com'))}.")
+                     f"{escape_markdown(domain(settings.generation.base_url or 'https://api.openai.com'))}.")
     else:
         lines.append("- Er gaat niets naar internet: er worden geen gebruiksgegevens verzameld.")
     st.markdown("\n".join(lines))

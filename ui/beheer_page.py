@@ -1,4 +1,4 @@
-"""The Beheer page (only with PRAKTIJKKAART_BEHEER_PAGE=true): the feedback staff gave in the chat, the same rows
+"""The Beheer page (only with PRAKTIJKKAART_APP__BEHEER_PAGE=true): the feedback staff gave in the chat, the same rows
 as `praktijkkaart feedback` (already redacted when stored), and the evaluation report in plain Dutch."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ui.state import MODE_LABELS, current_settings
 log = logging.getLogger(__name__)
 
 VERDICTS = {1: "Nuttig", 0: "Niet nuttig", None: "Alleen een toelichting"}
-OFF = ("De pagina Beheer staat uit. De beheerder zet hem aan met PRAKTIJKKAART_BEHEER_PAGE=true; iedereen die de "
+OFF = ("De pagina Beheer staat uit. De beheerder zet hem aan met PRAKTIJKKAART_APP__BEHEER_PAGE=true; iedereen die de "
        "chat kan openen, ziet hem dan.")
 
 
@@ -53,7 +53,7 @@ def _feedback_section(settings: Settings) -> None:
     counts = {label: sum(VERDICTS.get(r.thumbs) == label for r in records) for label in VERDICTS.values()}
     st.markdown(f"{len(records)} keer feedback: " + ", ".join(f"{n} × {label.lower()}" for label, n in counts.items())
                 + f". Vragen en toelichtingen zijn bij het opslaan ontdaan van persoonsgegevens; na "
-                f"{settings.retention_days} dagen worden ze verwijderd.")
+                f"{settings.privacy.retention_days} dagen worden ze verwijderd.")
     st.markdown(feedback_table(records))
     st.caption("Dezelfde gegevens, ook als JSON of CSV: `praktijkkaart feedback --json` of `--csv`.")
 
@@ -61,7 +61,7 @@ def _feedback_section(settings: Settings) -> None:
 def beheer_page() -> None:
     settings = current_settings()
     st.title("Beheer", anchor=False)
-    if not settings.beheer_page:  # the page is not in the navigation then; this guards a direct call
+    if not settings.app.beheer_page:  # the page is not in the navigation then; this guards a direct call
         st.info(OFF)
         return
     st.markdown("Voor de beheerder: wat collega's van de antwoorden vinden, en hoe goed de assistent het doet op "

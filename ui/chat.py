@@ -85,7 +85,7 @@ def _sidebar(settings: Settings, assistant: Assistant | None, card: Card) -> str
                        placeholder="Alle thema's")
         st.subheader("Antwoordvorm", anchor=False)
         if assistant is not None and assistant.llm_available:
-            st.session_state.setdefault("mode", settings.generator)
+            st.session_state.setdefault("mode", settings.generation.mode)
             generator = st.radio("Antwoordvorm", list(MODE_LABELS), format_func=MODE_LABELS.__getitem__,
                                  key="mode", label_visibility="collapsed")
         else:
@@ -191,7 +191,7 @@ def _question_box(settings: Settings, assistant: Assistant | None) -> str | None
                                disabled=assistant is None)
     question = (prompt if isinstance(prompt, str) else None) or st.session_state.pending
     st.session_state.pending = None
-    if question and (too_long_message(question, settings.max_question_chars) or find_personal_data(question)):
+    if question and (too_long_message(question, settings.answer.max_question_chars) or find_personal_data(question)):
         _block(question)
         return None
     if question:
@@ -224,7 +224,7 @@ def chat_page() -> None:
                 render_answer(settings, shown)
 
     if st.session_state.draft is not None:
-        _render_draft(settings.max_question_chars)
+        _render_draft(settings.answer.max_question_chars)
 
     if question:
         _answer_now(settings, assistant, question, generator)

