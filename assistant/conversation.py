@@ -93,10 +93,21 @@ def is_followup(question: str) -> bool:
     return bool(_ANAPHOR.search(question)) or not own_topic_words(question)
 
 
-def read_question(question: str, history: list[Turn] | None, max_turns: int) -> ReadQuestion:
+_CONTINUES = re.compile(r"^\W*(en|maar|of|ook|and|but|also)\b", re.IGNORECASE)
+
+
+def continues(question: str) -> bool:
+    """Opens like a turn in a conversation ("en hoe zorgen we dat ...?"): it may lean on the earlier question
+    even with a topic of its own (the assistant then tries both readings, assistant/core.py)."""
+    return bool(_CONTINUES.match(question))
+
+
+def read_question(question: str, history: list[Turn] | None, max_turns: int, *, merge: bool = False) -> ReadQuestion:
+    """The question as retrieval sees it: merged with the earlier question when it is a follow-up (or when
+    `merge` asks for that reading), else on its own."""
     earlier = [t.content for t in bounded_history(history or [], max_turns) if t.role == "user" and t.content.strip()]
     school = school_type_in(question)
-    if not earlier or not is_followup(question):
+    if not earlier or not (merge or is_followup(question)):
         return ReadQuestion(question, None, school)
     previous = earlier[-1]
     return ReadQuestion(f"{previous[:MAX_MERGED_CHARS]} {question}", previous, school or school_type_in(previous))

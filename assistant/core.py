@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from assistant.compose import Composed, compose, decline_text, not_covered_text
-from assistant.conversation import ReadQuestion, bounded_history, read_question
+from assistant.conversation import ReadQuestion, bounded_history, continues, read_question
 from assistant.diagnostics import Diagnostics, RetrievalDiagnostics
 from assistant.index import IndexSnapshot
 from assistant.inputs import check_question, valid_text
@@ -125,10 +125,11 @@ class Assistant:
         cfg = self.settings.answer
         return bounded_history(Turn.coerce(history), cfg.max_history_turns, cfg.max_question_chars)
 
-    def _read(self, question: str, history: list[Turn], filters: Filters | None) -> tuple[ReadQuestion, Filters]:
+    def _read(self, question: str, history: list[Turn], filters: Filters | None,
+              merge: bool = False) -> tuple[ReadQuestion, Filters]:
         """The question in its conversation, and the filters with a school type it names (when the
         caller's filter leaves the school type open, like the sidebar's 'Beide')."""
-        read = read_question(question, history, self.settings.answer.max_history_turns)
+        read = read_question(question, history, self.settings.answer.max_history_turns, merge=merge)
         f = filters or Filters()
         if f.school_type is None and read.school_type is not None:
             f = replace(f, school_type=read.school_type)
@@ -171,9 +172,7 @@ class Assistant:
                           status=AnswerStatus.PERSONAL_DATA, notice=privacy.message)
         try:
             snap = self.snapshot()
-            read, f = self._read(checked.text, turns, filters)
-            r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-            scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
+            read, f, r, scope = self._understand(snap, checked.text, turns, filters)
         except StoreError as exc:
             msg = str(exc)
             yield msg
@@ -200,6 +199,24 @@ class Assistant:
         yield from composed.text.splitlines(keepends=True)
         total_ms = (time.perf_counter() - started) * 1000  # after the reader took the pieces
         return _warned(replace(answer, diagnostics=Diagnostics(seen, {**timings, "total_ms": total_ms})), warning)
+
+    def _understand(self, snap: IndexSnapshot, question: str, turns: list[Turn],
+                    filters: Filters | None) -> tuple[ReadQuestion, Filters, Retrieval, Scope]:
+        """Read, retrieve and judge the scope. A question that opens like a next turn ("en hoe ...?") but has a
+        topic of its own is read alone first; when the card only touches it (not covered, but related), it is
+        read as a follow-up too and that reading wins when it is in scope. A clearly off-topic question
+        ("en hoeveel vakantiedagen heb ik?") is declined alone and never glued to the earlier one."""
+        read, f = self._read(question, turns, filters)
+        r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
+        scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
+        if read.followup_of is None and scope.decision == ScopeDecision.NOT_COVERED and continues(question):
+            merged, mf = self._read(question, turns, filters, merge=True)
+            if merged.followup_of is not None:
+                mr = retrieve(snap, self.store, self.embedder, self.settings, merged.query, mf)
+                ms = decide_best((mr.scope, mr.scope_gloss), self.scope_model, self.settings.scope)
+                if ms.decision == ScopeDecision.ANSWER:
+                    return merged, mf, mr, ms
+        return read, f, r, scope
 
     def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, seen: RetrievalDiagnostics,
                  started: float) -> Pieces:

@@ -75,3 +75,31 @@ def test_a_new_in_scope_topic_is_not_glued_to_the_old_one(real_assistant: Assist
     ans = real_assistant.answer(q, history=history)
     assert ans.followup_of is None and ans.meta["query"] == q
     assert ans.themes[0] == 5 and ans.themes == real_assistant.answer(q).themes
+
+
+MUNICIPALITY = "We hebben als school nauwelijks contact met de gemeente. Wat raadt de kaart aan?"
+
+
+@pytest.mark.slow
+def test_a_next_turn_the_card_only_touches_alone_is_read_as_a_follow_up(real_assistant: Assistant) -> None:
+    q = "en hoe zorgen we dat het niet bij één bijeenkomst blijft?"
+    assert real_assistant.answer(q).status == "not_covered"  # alone: the card only touches it
+    history = [{"role": "user", "content": MUNICIPALITY}, {"role": "assistant", "content": "…"}]
+    ans = real_assistant.answer(q, history=history)
+    assert ans.status == "ok" and ans.followup_of == MUNICIPALITY and 2 in ans.themes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["En hoeveel vakantiedagen heb ik dan?", "en wanneer is de volgende studiedag?",
+                                      "maar hoe vul ik mijn ziekmelding in het personeelsportaal in?"])
+def test_a_next_turn_off_the_card_is_still_declined_and_not_glued(real_assistant: Assistant, question: str) -> None:
+    history = [{"role": "user", "content": MUNICIPALITY}, {"role": "assistant", "content": "…"}]
+    ans = real_assistant.answer(question, history=history)
+    assert not ans.in_scope and ans.followup_of is None and ans.meta["query"] == question
+
+
+def test_continues_reads_the_opening_connective() -> None:
+    from assistant.conversation import continues
+
+    assert continues("en hoe zorgen we dat het blijft?") and continues("Maar wat als ...") and continues("And then?")
+    assert not continues("Hoe betrek ik ouders?") and not continues("Eenmalig gesprek")
