@@ -1,13 +1,13 @@
 """Fit the scope decision (assistant/scope.py) on development questions; store it in corpus/scope_model.json.
 
 Development data: the in-scope and out-of-scope questions of the development sets (golden.yaml and
-holdout..holdout6, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
+holdout..holdout7, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
 itself, so a bank question would "find itself": its features are computed with its own fold of the bank
 left out (cosines and the off-topic vocabulary). Weights come from an L2-regularised logistic regression
 (numpy, Newton steps) on standardised features. Thresholds are chosen on out-of-fold probabilities (every
-question scored by a model that never saw it): the answer threshold keeps in-scope declines at or below
-`max_false_decline`; the related threshold splits the declines into "not covered, but related" and a
-plain decline. The blind set (holdout7) is never used here.
+question scored by a model that never saw it): the answer threshold minimises in-scope declines / 2 % +
+off-topic answered / 5 % over the staff-written sets (not the bank); the related threshold splits the
+declines into "not covered, but related" and a plain decline. The blind set (holdout8) is never used here.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from assistant.types import Turn
 from evals import EVALS_DIR
 from evals.runner import load_golden
 
-DEV_SETS = ("golden", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6")
+DEV_SETS = ("golden", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7")
 FOLDS = 5
 L2 = 1.0
 
@@ -144,7 +144,11 @@ def fit(snapshot: IndexSnapshot, embed: Any, *, related_share: float = 0.1) -> d
     x = np.stack([e.features.vector() for e in examples])
     y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
     oof = out_of_fold(x, y)
-    answer_t = choose_threshold(oof, y)
+    # The threshold is chosen on the staff-written sets only: they are what staff ask. The bank (our own
+    # off-topic questions, 400 of the 555 off-topic examples) shapes the weights, but on the threshold it
+    # outvoted the sets and pushed in-scope declines above their target on every blind set.
+    staff = np.array([not e.source.startswith("bank") for e in examples])
+    answer_t = choose_threshold(oof[staff], y[staff])
     off = np.sort(oof[(y == 0) & (oof < answer_t)])
     related_t = float(np.quantile(off, 1 - related_share)) if len(off) else answer_t / 2
     mean, scale = _standardise(x)
@@ -154,7 +158,8 @@ def fit(snapshot: IndexSnapshot, embed: Any, *, related_share: float = 0.1) -> d
     return {"model": model.to_json(), "fitted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "fitted_on": {"sets": list(DEV_SETS), "bank": len([e for e in examples if e.source.startswith("bank")]),
                           "in_scope": int(y.sum()), "out_of_scope": int(len(y) - y.sum()), "folds": FOLDS,
-                          "threshold_rule": "min cost (in-scope declined/2% + off-topic answered/5%), median within 5%"},
+                          "threshold_rule": "on the sets (not the bank): min cost (in-scope declined/2% + off-topic answered/5%), "
+                                            "median within 5%"},
             "out_of_fold": _oof_report(examples, oof, answer_t)}
 
 
