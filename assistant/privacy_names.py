@@ -69,6 +69,13 @@ _PUBLIC_SURNAMES = frozenset({
     "agirdag", "kambel", "hadioui", "slootman", "lusse", "kassenberg", "goedhart", "coppens",
 })
 
+# A capitalised word right after a name makes it the name of a place or body, not of a person:
+# "het Anne Frank Huis", "de Maria Montessori School", "Augeo Foundation".
+_INSTITUTIONS = frozenset({
+    "huis", "stichting", "fonds", "school", "basisschool", "college", "lyceum", "academie", "instituut",
+    "museum", "centrum", "kliniek", "prijs", "park", "foundation", "institute", "house", "centre",
+})
+
 _CLASS_WORDS = r"(?:groep|klas|leerjaar|mentorgroep|mentorklas|brugklas|stamgroep|jaarlaag|class|grade|year)"
 _CLASS_AFTER = re.compile(
     r",?\s+(?:zit\s+)?(?:uit|in|van|from|of)\s+(?:de\s+|het\s+|the\s+)?"
@@ -259,6 +266,11 @@ def _is_public(toks: list[_Tok]) -> bool:
     return any(part in _PUBLIC_SURNAMES for tok in toks for part in tok.lower.split("-"))
 
 
+def _names_an_institution(toks: list[_Tok], last: int) -> bool:
+    nxt = toks[last + 1] if last + 1 < len(toks) else None
+    return nxt is not None and nxt.capitalised and nxt.lower in _INSTITUTIONS
+
+
 def find_names(text: str) -> list[tuple[int, int]]:
     """(start, end) of every likely personal name in `text`, in order, not overlapping."""
     toks = [_Tok(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
@@ -274,7 +286,7 @@ def find_names(text: str) -> list[tuple[int, int]]:
         if last is None:
             i += 1
             continue
-        if not _is_public(toks[i:last + 1]):
+        if not _is_public(toks[i:last + 1]) and not _names_an_institution(toks, last):
             spans.append((toks[i].start, toks[last].end))
         i = last + 1
     return spans
