@@ -246,14 +246,15 @@ def _questions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-# The one question in these files that does name a pupil: it must be flagged, it is no false positive.
-TRUE_POSITIVES = {"q123"}  # "Mag ik Jamal uit groep 7 schorsen ...?"
+# The questions in these files that do name a person: they must be flagged, they are no false positives.
+TRUE_POSITIVES = {"q123",  # "Mag ik Jamal uit groep 7 schorsen ...?"
+                  "h9_119"}  # "Spreek me vanaf nu aan met 'meester Henk' ...": the asker's own name, held back too
 
 
 @pytest.mark.parametrize("name", ["evals/golden.yaml", "evals/holdout.yaml", "evals/holdout2.yaml",
                                   "evals/holdout3.yaml", "evals/holdout4.yaml", "evals/holdout5.yaml",
                                   "evals/holdout6.yaml", "evals/holdout7.yaml",
-                                  "evals/holdout8.yaml",
+                                  "evals/holdout8.yaml", "evals/holdout9.yaml",
                                   "corpus/offtopic.yaml"])
 def test_no_question_of_the_question_files_is_flagged(name: str) -> None:
     questions = _questions(ROOT / name)
