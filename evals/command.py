@@ -52,7 +52,7 @@ def eval_command(settings: Any, *, as_json: bool = False, baseline: str | Path |
               "Heb je 'praktijkkaart ingest' al gedraaid?", file=sys.stderr)
         return 2
     golden = load_golden(golden_path)
-    report = run_eval(assistant, golden, generator=generator or settings.generation.mode,
+    report = run_eval(assistant, golden, generator=settings.generation.mode,
                       progress=_progress_line)
     if baseline_data is not None:
         report.baseline = {"path": str(baseline), "deltas": compare_to_baseline(report.overall, baseline_data)}

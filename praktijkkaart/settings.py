@@ -208,20 +208,18 @@ def env_problems(environ: Mapping[str, str]) -> list[str]:
             out.append(f"De instelling {name} bestaat niet meer (het scopemodel beslist); haal haar weg.")
         elif key and NESTED in key:
             section, _, field = key.lower().partition(NESTED)
-            fields = _section_fields(section)
-            if fields is not None and field not in fields:
-                close = difflib.get_close_matches(field, fields, n=1)
+            model = sections().get(section)
+            if model is not None and field not in model.model_fields:
+                close = difflib.get_close_matches(field, list(model.model_fields), n=1)
                 hint = f" Bedoel je {ENV_PREFIX}{section.upper()}{NESTED}{close[0].upper()}?" if close else ""
                 out.append(f"De instelling {name} bestaat niet.{hint}")
     return out
 
 
-def _section_fields(section: str) -> list[str] | None:
-    info = Settings.model_fields.get(section)
-    model = info.annotation if info is not None else None
-    if isinstance(model, type) and issubclass(model, _Section):
-        return list(model.model_fields)
-    return None
+def sections() -> dict[str, type[BaseModel]]:
+    """The nested sections of Settings by field name (store, embedding, ...), in declaration order."""
+    return {name: info.annotation for name, info in Settings.model_fields.items()
+            if isinstance(info.annotation, type) and issubclass(info.annotation, _Section)}
 
 
 def describe_settings_error(exc: ValidationError | SettingsError) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from praktijkkaart.settings import CORPUS_DIR, ENV_PREFIX, NESTED, Settings
+from praktijkkaart.settings import CORPUS_DIR, ENV_PREFIX, NESTED, Settings, sections
 
 
 def _default(info: FieldInfo) -> str:
@@ -28,9 +27,10 @@ def env_names() -> list[str]:
 def settings_table() -> str:
     """One Markdown row per setting (a section's fields under a row naming the section)."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    nested = sections()
     for name, info in Settings.model_fields.items():
-        section = info.annotation
-        if isinstance(section, type) and issubclass(section, BaseModel):
+        section = nested.get(name)
+        if section is not None:
             rows.append(f"| **{name}** | | {' '.join((info.description or '').split())} |")
             rows += [_row(f"{name}{NESTED}{field}", sub) for field, sub in section.model_fields.items()]
         else:
