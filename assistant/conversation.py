@@ -22,6 +22,12 @@ _ANAPHOR = re.compile(
     r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?|scan|website|route|leidraad|infosheets?)\b"
     r"|\b(kan|kun|werkt|geldt|is|gaat|lukt|past|betekent|houdt|does|can)\s+(dat|dit|het|that|this|it)\b|\bdat ook\b"
     r"|\b(zoiets|zo iets|iets dergelijks|iets vergelijkbaars|something like that|something similar)\b"
+    r"|\b(daar|hier)(na|naar|op|in|aan|uit|tegen|om|onder|door|toe|tussen)\b"  # the other pronominal adverbs
+    r"|\b(heb|hebben|heeft|doe|doen|kan|kun|kunnen|moet|moeten)\s+(ik|we|wij|je|jij|u|ze|zij|hij)?\s*"
+    r"er\s+(\w+\s+){0,3}(aan|mee|over|van|bij|op|in|voor|naar|uit)\b"  # split: "heb ik er weinig aan"
+    r"|\b(datzelfde|diezelfde|ditzelfde|hetzelfde)\b"
+    r"|\b(als|wanneer|zodra|nu)\s+(ik|we|wij|je|jij|u)\s+(dat|dit)\b"  # "als ik dat eenmaal weet"
+    r"|\b(hebben|heeft|zijn|is|doen|werken|kunnen)\s+(die|deze)\b(?!\s+\w+\s+(die|dat)\b)"  # "hebben die een ..."
     r"|\b(dat|dit)(\s+\w+)?\s*[?.!]*\s*$",  # "kunnen we dat organiseren?", "hoe doe ik dat?"
     re.IGNORECASE)
 

@@ -18,6 +18,10 @@ PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
     "en voor het VO?", "kan dat ook in groep 3?", "kun je daar meer over vertellen?", "welke links horen daarbij?",
     "Is er ook een versie voor het VO?", "Met welke partners kunnen we dat organiseren?", "hoe doe ik dat?",
     "kan zoiets ook al bij de schoolkeuze in groep 8?", "is er iets dergelijks voor kleuters?",
+    # the other pronominal adverbs, a split one, "hetzelfde", "als we dat ...", "hebben die ...":
+    "wat doe je daarna?", "hoe kijkt de kaart daarnaar?", "heb ik er als mentor iets aan?",
+    "en als hetzelfde kind naar de brugklas gaat?", "als we dat weten, wat veranderen we dan?",
+    "hebben die ook een versie voor kleuters?",
 ])
 def test_elliptical_questions_are_follow_ups(question: str) -> None:
     assert is_followup(question)
@@ -26,6 +30,8 @@ def test_elliptical_questions_are_follow_ups(question: str) -> None:
 @pytest.mark.parametrize("question", [
     "Hoeveel vakantiedagen heb ik?", "En hoe zit het met de cao?", "Wat kan ik doen aan trauma in de klas?",
     "Hoe weet ik dat een kind armoede heeft?", "Maar hoe organiseer ik een ouderavond met tolken?",
+    "Er zitten veel kinderen in mijn klas die thuis armoede hebben, wat kan ik doen?",
+    "Wat kan ik doen als er in mijn klas gepest wordt?", "Zijn er interventies die werken tegen pesten?",
 ])
 def test_questions_with_their_own_topic_stand_alone(question: str) -> None:
     assert not is_followup(question)
