@@ -2,7 +2,8 @@
 
 Shape: one opening sentence of the card (a complete sentence, never a caption), the 2-3 card items that
 fit *this* question best (from any theme, verbatim, with their links as [n]), at most two questions for the
-team, then the sources. The rest of the answer's theme(s) goes to a folded part (`more`). Template lines
+team, then the sources (numbered so that the best-fitting link of each lead item comes first, an item's
+further links after them). The rest of the answer's theme(s) goes to a folded part (`more`). Template lines
 are headings or end with a colon; every other sentence is copied verbatim from a passage the answer lists.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from assistant.retrieval import Retrieval
 from assistant.text import stem, words
-from assistant.types import Citation, Passage, SchoolFilter
+from assistant.types import Citation, LinkRef, Passage, SchoolFilter
 from corpus.model import Card, Kind
 from corpus.safe_text import is_quotable
 from corpus.text import card_sentences
@@ -66,19 +67,31 @@ class _Citer:
         self._school = school_type
         self.folded = False
 
-    def cite(self, p: Passage) -> str:
-        """[n] for each link of the passage (best matching link first; links for the other school type are
-        left out when the question or the filter names one)."""
+    def _links(self, p: Passage) -> list[LinkRef]:
+        """The passage's links, best matching first; links for the other school type are left out when the
+        question or the filter names one."""
         links = [lk for lk in p.links if not self._school or lk.school_type in (self._school, "beide")]
-        links.sort(key=lambda lk: -self._rel.get(lk.url, -1.0))
-        marks = []
-        for lk in links:
-            if lk.url not in self._by_url:
-                n = len(self.citations) + 1
-                self._by_url[lk.url] = n
-                self.citations.append(Citation(n, lk.url, lk.title, p.id, lk.dead, folded=self.folded))
-            marks.append(f"[{self._by_url[lk.url]}]")
-        return "".join(marks)
+        return sorted(links, key=lambda lk: -self._rel.get(lk.url, -1.0))
+
+    def _number(self, p: Passage, lk: LinkRef) -> int:
+        if lk.url not in self._by_url:
+            n = len(self.citations) + 1
+            self._by_url[lk.url] = n
+            self.citations.append(Citation(n, lk.url, lk.title, p.id, lk.dead, folded=self.folded))
+        return self._by_url[lk.url]
+
+    def reserve_best(self, passages: Sequence[Passage]) -> None:
+        """Number the best-matching link of each of these passages first, in their order: the sources list
+        then opens with one fitting link per lead item, and an item's further links (the VO version beside
+        the PO one, a second infosheet) follow them."""
+        for p in passages:
+            links = self._links(p)
+            if links:
+                self._number(p, links[0])
+
+    def cite(self, p: Passage) -> str:
+        """[n] for each link of the passage, in number order."""
+        return "".join(f"[{n}]" for n in sorted(self._number(p, lk) for lk in self._links(p)))
 
     def sources(self, folded: bool) -> list[str]:
         part = [c for c in self.citations if c.folded == folded]
@@ -178,6 +191,7 @@ def compose(retrieval: Retrieval, card_passages: dict[str, Passage], card: Card,
     lines = [" ".join(opening_lines)] if opening_lines else []
     budget = settings.answer.max_visible_words - _n_words(" ".join(lines)) - 6  # the two headings
     if bullets:
+        citer.reserve_best(bullets)
         lines += ["", "### Uit de praktijkkaart"]
         for p in bullets:
             lines.append(_bullet(p, citer))

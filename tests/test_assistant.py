@@ -531,3 +531,22 @@ def test_a_rare_word_the_card_uses_once_keeps_its_lead(real_assistant: Assistant
                  "Wat kan een pedagogisch conciërge betekenen voor het welbevinden van leerlingen?")
     best = max(r.card_relevance, key=lambda i: r.card_relevance[i])  # the item the answer leads with
     assert r.themes[0] == 5 and best == "t5.intro.2"
+
+
+@pytest.mark.parametrize("question", ["Hoe zie ik of een leerling sociaal-emotioneel achterloopt?",
+                                      "Welke informatie is er over welbevinden op school en voor nieuwkomers?"])
+def test_the_sources_open_with_one_fitting_link_per_lead_item(real_assistant: Assistant, question: str) -> None:
+    """An item's second link (the VO version beside the PO one) does not push the next item's link out of
+    the first citations: [1], [2], ... are the best link of each linked lead item, in lead order."""
+    ans = real_assistant.answer(question)
+    assert ans.in_scope
+    lead_ids = [p.item_id for p in ans.passages if p.links][: len(ans.citations)]
+    linked_lead = [c.passage_id for c in ans.citations if not c.folded]
+    firsts = list(dict.fromkeys(linked_lead))
+    head = [c.passage_id for c in ans.citations[: len(firsts)]]
+    assert head == firsts and len(set(head)) == len(head), (head, lead_ids)
+    assert any(linked_lead.count(pid) > 1 for pid in firsts)  # the case this is about: an item with 2+ links
+    for line in ans.answer.splitlines():  # within a bullet the marks stay in number order
+        marks = [int(m) for m in re.findall(r"\[(\d+)\]", line)]
+        assert marks == sorted(marks)
+    assert {int(m) for m in re.findall(r"\[(\d+)\]", ans.answer)} == {c.n for c in ans.citations if not c.folded}
