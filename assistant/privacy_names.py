@@ -54,6 +54,9 @@ _NOT_NAMES = frozenset({
     "leerkracht", "school", "thuis", "ouders", "ouder", "the", "a", "an", "with", "who", "has", "and",
     "or", "on", "at", "to", "for", "isk", "vo", "po", "mbo", "havo", "vwo", "vmbo", "thema",
     "wiskunde", "rekenen", "taal", "lezen", "geschiedenis", "aardrijkskunde", "biologie", "mijn",
+    # English pronouns and auxiliaries after "pupil"/"child": "show every pupil I believe in them"
+    "i", "we", "you", "he", "she", "they", "it", "my", "our", "his", "her", "their", "was", "does", "did",
+    "can", "will", "who's", "seems", "keeps",
 })
 
 _CUE_WORDS = frozenset({

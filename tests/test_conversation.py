@@ -87,12 +87,31 @@ MUNICIPALITY = "We hebben als school nauwelijks contact met de gemeente. Wat raa
 
 
 @pytest.mark.slow
-def test_a_next_turn_the_card_only_touches_alone_is_read_as_a_follow_up(real_assistant: Assistant) -> None:
-    q = "en hoe zorgen we dat het niet bij één bijeenkomst blijft?"
-    assert real_assistant.answer(q).status == "not_covered"  # alone: the card only touches it
+@pytest.mark.parametrize(("question", "tries_merged"), [
+    ("en hoe zorgen we dat het niet bij één bijeenkomst blijft?", True),  # opens like a next turn
+    ("Hoe zorgen we dat het niet bij één bijeenkomst blijft?", False),
+])
+def test_a_next_turn_the_card_only_touches_alone_is_read_as_a_follow_up(
+        real_assistant: Assistant, monkeypatch: pytest.MonkeyPatch, question: str, tries_merged: bool) -> None:
+    """The alone reading is made 'not covered, but related' (whether the fitted scope model says so for this
+    wording shifts with every refit); the mechanism under test is what happens next."""
+    import assistant.core as core
+    from assistant.scope import Scope, ScopeDecision
+
+    real, calls = core.decide_best, []
+
+    def alone_not_covered(*args: object) -> Scope:
+        s = real(*args)  # type: ignore[arg-type]
+        calls.append(s)
+        return Scope(ScopeDecision.NOT_COVERED, s.probability, s.features) if len(calls) == 1 else s
+
+    monkeypatch.setattr(core, "decide_best", alone_not_covered)
     history = [{"role": "user", "content": MUNICIPALITY}, {"role": "assistant", "content": "…"}]
-    ans = real_assistant.answer(q, history=history)
-    assert ans.status == "ok" and ans.followup_of == MUNICIPALITY and 2 in ans.themes
+    ans = real_assistant.answer(question, history=history)
+    if tries_merged:
+        assert len(calls) == 2 and ans.status == "ok" and ans.followup_of == MUNICIPALITY and 2 in ans.themes
+    else:
+        assert len(calls) == 1 and ans.status == "not_covered" and ans.followup_of is None
 
 
 @pytest.mark.slow

@@ -94,6 +94,7 @@ def test_iban_failing_mod97_is_not_reported_as_iban() -> None:
     ("leerlinge Fatima El Amrani uit groep 6", "Fatima El Amrani"),
     ("De leerling J. de Vries komt niet meer", "J. de Vries"),
     ("Wat doe ik als leerling Özlem niet wil praten?", "Özlem"),
+    ("How do I help my pupil Anna settle in?", "Anna"),
 ])
 def test_pupil_name_is_found(text: str, name: str) -> None:
     findings = find_personal_data(text)
@@ -108,6 +109,8 @@ def test_pupil_name_is_found(text: str, name: str) -> None:
     "Welke leerlingen hebben extra ondersteuning nodig?",
     "Mijn leerlingen voelen zich niet veilig",
     "wat is de cao-salarisschaal?",
+    "Is there a guide on how to show every pupil I believe in them?",  # English "I" after "pupil"
+    "What do I do when a pupil we all like suddenly goes quiet?",
 ])
 def test_ordinary_questions_have_no_findings(text: str) -> None:
     assert find_personal_data(text) == []
