@@ -3,7 +3,8 @@
 Signals (`ScopeFeatures`): the nearest card item or asked-as question against the nearest question of the
 off-topic bank (corpus/offtopic.yaml), their top-5 margin, the in-scope share of the 10 nearest
 neighbours, how much of the question's rare words the card side's vocabulary covers, how much only the
-off-topic bank uses, the best keyword score, and whether the question is English. A logistic regression
+off-topic bank uses, the best keyword score, whether the question is English, and what kind of thing it asks
+for (a rule, an amount, a product, a diagnosis, a text: assistant/request_frames.py). A logistic regression
 over these (weights, standardisation and thresholds fitted by `praktijkkaart scope-fit` on development
 questions, stored per embedder in corpus/scope_model.json) gives P(in scope). Three outcomes:
 answer; "the card does not cover this, but something related is in it"; decline.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.request_frames import request_frames
 from assistant.scope_types import ScopeDecision as ScopeDecision
 from assistant.scope_types import ScopeFeatures as ScopeFeatures
 from praktijkkaart.settings import ScopeSettings
@@ -39,7 +41,7 @@ def _mean_top(values: np.ndarray, k: int) -> float:
 
 
 def features_from(in_sims: np.ndarray, off_sims: np.ndarray, *, coverage: float, off_vocab: float,
-                  keyword_max: float, english: bool) -> ScopeFeatures:
+                  keyword_max: float, english: bool, frames: int = 0) -> ScopeFeatures:
     """Pure: the features from the question's cosines to the in-scope and the off-topic records (the fitter
     calls this with a question's own fold of the off-topic bank left out)."""
     dense_in = float(in_sims.max()) if len(in_sims) else 0.0
@@ -54,7 +56,7 @@ def features_from(in_sims: np.ndarray, off_sims: np.ndarray, *, coverage: float,
     return ScopeFeatures(dense_in=dense_in, dense_off=dense_off,
                          margin=_mean_top(in_sims, 5) - _mean_top(off_sims, 5), knn_in=knn_in,
                          coverage=coverage, off_vocab=off_vocab, keyword=math.log1p(max(0.0, keyword_max)),
-                         english=1.0 if english else 0.0)
+                         english=1.0 if english else 0.0, frames=float(frames))
 
 
 def in_scope_sims(snapshot: IndexSnapshot, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +79,8 @@ def scope_features(snapshot: IndexSnapshot, query: str, vec: np.ndarray, *, engl
                    keyword_max: float) -> ScopeFeatures:
     in_sims, off_sims = in_scope_sims(snapshot, vec)
     return features_from(in_sims, off_sims, coverage=snapshot.analyzer.overlap(query),
-                         off_vocab=off_vocab_share(snapshot, query), keyword_max=keyword_max, english=english)
+                         off_vocab=off_vocab_share(snapshot, query), keyword_max=keyword_max, english=english,
+                         frames=request_frames(query))
 
 
 @dataclass(frozen=True)

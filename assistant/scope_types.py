@@ -26,6 +26,7 @@ class ScopeFeatures:
     off_vocab: float  # share of the question's content words that only the off-topic bank uses
     keyword: float  # log(1 + best BM25 score over card items and asked-as questions)
     english: float  # 1.0 for an English question
+    frames: float = 0.0  # how many kinds of request the card never serves it makes (rule, amount, product, ...)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

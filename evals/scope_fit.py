@@ -1,13 +1,13 @@
 """Fit the scope decision (assistant/scope.py) on development questions; store it in corpus/scope_model.json.
 
 Development data: the in-scope and out-of-scope questions of the development sets (golden.yaml and
-holdout..holdout9, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
+holdout..holdout10, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
 itself, so a bank question would "find itself": its features are computed with its own fold of the bank
 left out (cosines and the off-topic vocabulary). Weights come from an L2-regularised logistic regression
 (numpy, Newton steps) on standardised features. Thresholds are chosen on out-of-fold probabilities (every
 question scored by a model that never saw it): the answer threshold minimises in-scope declines / 2 % +
 off-topic answered / 5 % over the staff-written sets (not the bank); the related threshold splits the
-declines into "not covered, but related" and a plain decline. The blind set (holdout10) is never used here.
+declines into "not covered, but related" and a plain decline. The blind set (holdout11) is never used here.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.conversation import read_question
 from assistant.index import IndexSnapshot
+from assistant.request_frames import request_frames
 from assistant.scope import MODEL_FILE, ScopeFeatures, ScopeModel, features_from, in_scope_sims
 from assistant.text import stem, words
 from assistant.types import Turn
@@ -30,7 +31,7 @@ from evals import EVALS_DIR
 from evals.runner import load_golden
 
 DEV_SETS = ("golden", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
-            "holdout8", "holdout9")
+            "holdout8", "holdout9", "holdout10")
 FOLDS = 5
 L2 = 1.0
 
@@ -89,7 +90,7 @@ def _features(snapshot: IndexSnapshot, text: str, in_sims: np.ndarray, off_sims:
     kw = snapshot.keyword_scores(text)
     return features_from(in_sims, off_sims, coverage=snapshot.analyzer.overlap(text), off_vocab=share,
                          keyword_max=float(kw.max()) if len(kw) else 0.0,
-                         english=snapshot.analyzer.is_english(text))
+                         english=snapshot.analyzer.is_english(text), frames=request_frames(text))
 
 
 def set_examples(snapshot: IndexSnapshot, embed: Any, names: Sequence[str] = DEV_SETS,
