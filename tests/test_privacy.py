@@ -260,6 +260,7 @@ TRUE_POSITIVES = {"q123",  # "Mag ik Jamal uit groep 7 schorsen ...?"
                                   "evals/holdout3.yaml", "evals/holdout4.yaml", "evals/holdout5.yaml",
                                   "evals/holdout6.yaml", "evals/holdout7.yaml",
                                   "evals/holdout8.yaml", "evals/holdout9.yaml", "evals/holdout10.yaml",
+                                  "evals/holdout11.yaml",
                                   "corpus/offtopic.yaml"])
 def test_no_question_of_the_question_files_is_flagged(name: str) -> None:
     questions = _questions(ROOT / name)
