@@ -17,14 +17,17 @@ _FRAMES = {
                r"autisme|dyslexie\w*|epilepsie|allergie\w*|griepprik|vaccin\w*|therapie|therapeut\w*",
     "product": r"magister|somtoday|parnassys|esis|cito|leerling in beeld|google classroom|snappet|gynzy|excel|"
                r"chromebook\w*|inlog\w*|wachtwoord\w*",
-    "tekst": r"vertaal (de|het|een|dit|deze|die|mijn|onze)|schrijf (een|me|mij|voor)|maak (me|mij|voor mij) (een|de|het)|genereer\w*|formuleer (een|me|mij)|gedicht|"
-             r"opstel|samenvatting van",
+    "tekst": r"vertaal (de|het|een|dit|deze|die|mijn|onze)|schrijf (een|me|mij|voor)|"
+             r"maak (me|mij|voor mij) (een|de|het)|genereer\w*|formuleer (een|me|mij)|gedicht|opstel|samenvatting van",
     "assistent": r"doe alsof|vergeet (je|alle|de)|negeer|jouw mening|je eigen mening|wat vind jij|ben jij|wie ben je|"
                  r"vertel een (grap|mop)|hoe laat is het|het weer",
 }
 
 
+_COMPILED = tuple(re.compile(rf"\b(?:{p})\b") for p in _FRAMES.values())
+
+
 def request_frames(question: str) -> int:
     """How many of the frames above the question uses (0 for an ordinary card question)."""
     text = fold(question)
-    return sum(1 for p in _FRAMES.values() if re.search(rf"\b(?:{p})\b", text))
+    return sum(1 for p in _COMPILED if p.search(text))
