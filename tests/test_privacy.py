@@ -251,9 +251,9 @@ def _questions(path: Path) -> list[tuple[str, str]]:
 
 # The questions in these files that do name a person: they must be flagged, they are no false positives.
 TRUE_POSITIVES = {"q123",  # "Mag ik Jamal uit groep 7 schorsen ...?"
-                  "h9_119",  # "Spreek me vanaf nu aan met 'meester Henk' ...": the asker's own name, held back too
-                  "h10_104"}  # "... in Uk & Puk": a VVE programme read as a name; a false positive on a near-domain
-                  # question (declined either way), kept: holding back a word too many costs less than a name
+                  "h9_119"}  # "Spreek me vanaf nu aan met 'meester Henk' ...": the asker's own name, held back too
+# Known false positives, kept: holding back a word too many costs less than letting a name through.
+KNOWN_FALSE_POSITIVES = {"h10_104"}  # "... in Uk & Puk": a VVE programme read as a name (near-domain, declined anyway)
 
 
 @pytest.mark.parametrize("name", ["evals/golden.yaml", "evals/holdout.yaml", "evals/holdout2.yaml",
@@ -266,7 +266,7 @@ def test_no_question_of_the_question_files_is_flagged(name: str) -> None:
     questions = _questions(ROOT / name)
     assert len(questions) >= 30
     flagged = {qid for qid, text in questions if find_personal_data(text)}
-    assert flagged == TRUE_POSITIVES & {qid for qid, _ in questions}
+    assert flagged == (TRUE_POSITIVES | KNOWN_FALSE_POSITIVES) & {qid for qid, _ in questions}
 
 
 def test_no_asked_as_question_is_flagged() -> None:
