@@ -19,7 +19,10 @@ _ANAPHOR = re.compile(
     r"\b(daar|daarover|daarvan|daarbij|daarmee|daarvoor|hiervan|hierover|hierbij|hiermee|ervan|erover|ermee|"
     r"meer over|more about)\b"
     r"|\b(die|deze|dat|dit|those|these|that)\s+(ambtenaren|kaart|handreiking\w*|bron\w*|links?|interventies?|"
-    r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?|scan|website|route|leidraad|infosheets?)\b"
+    r"aanpak|checklists?|vragen|suggesties?|partners?|tips?|boeken?|scan|website|route|leidraad|infosheets?|"
+    r"lijst(en)?|versies?|documenten?|brochures?|folders?|gids|overzicht|materiaal|methodes?|programma'?s?|"
+    r"trainingen|training|cursus(sen)?|voorbeelden?|werkwijzen?|organisaties?|initiatie(f|ven)|projecten?|"
+    r"publicaties?|artikelen?|rapport|onderzoek|instrumenten?|vragenlijsten?)\b"
     r"|\b(kan|kun|werkt|geldt|is|gaat|lukt|past|betekent|houdt|does|can)\s+(dat|dit|het|that|this|it)\b|\bdat ook\b"
     r"|\b(zoiets|zo iets|iets dergelijks|iets vergelijkbaars|something like that|something similar)\b"
     r"|\b(daar|hier)(na|naar|op|in|aan|uit|tegen|om|onder|door|toe|tussen)\b"  # the other pronominal adverbs
@@ -39,8 +42,13 @@ anders nog ook verder welke wat hoe zit zitten doen werkt werken kunnen kan kun 
 specifiek specifieker vooral alleen eigenlijk graag dank bedankt oke ok please tell more example examples
 explain about also what how which does work situatie geval gevallen zo'n zulke school scholen klas klassen
 versie versies variant vorm editie document documenten pdf materiaal informatie info tekst lijst
-version one kind same
+version one kind same bestaat bestaan uitvoering uitvoeringen
 """.split())
+
+# The asker describing their own setting ("waar ik ook een paar uur lesgeef", "waar ik werk") names no topic.
+_SELF_CLAUSE = re.compile(r"\b(waar|waarin|waarop|waar ik|die)\s+(ik|we|wij)\s+(\w+\s+){0,5}?"
+                          r"(lesgeef|lesgeven|les geef|les geven|werk|werken|sta|staan|invallen|inval|begeleid|begeleiden)\b",
+                          re.IGNORECASE)
 
 _PO = re.compile(r"\b(po|bao|basisschool|basisscholen|basisonderwijs|primair onderwijs|groep\s*[1-8]|gr\.?\s*[1-8]|"
                  r"groepen\s*[1-8]|kleuters?|kleutergroep\w*|primary school|primary)\b", re.IGNORECASE)
@@ -92,7 +100,8 @@ def school_type_in(text: str) -> SchoolFilter | None:
 
 def own_topic_words(question: str) -> list[str]:
     """Content words that name a topic: no connectives, generic request words, school types or numbers."""
-    return [w for w in words(question) if w not in _GENERIC and w not in _SCHOOL_WORDS and not w.isdigit()]
+    bare = _SELF_CLAUSE.sub(" ", question)
+    return [w for w in words(bare) if w not in _GENERIC and w not in _SCHOOL_WORDS and not w.isdigit()]
 
 
 def is_followup(question: str) -> bool:

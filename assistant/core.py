@@ -15,6 +15,7 @@ from assistant.index import IndexSnapshot
 from assistant.inputs import check_question, valid_text
 from assistant.privacy import PrivacyCheck, check_personal_data
 from assistant.question_log import log_question
+from assistant.request_frames import addresses_assistant
 from assistant.retrieval import Retrieval, allowed, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.stream import AnswerStream, Pieces
@@ -209,6 +210,8 @@ class Assistant:
         read, f = self._read(question, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
         scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
+        if addresses_assistant(question):  # an instruction or chit-chat: declined whatever its topic
+            return read, f, r, replace(scope, decision=ScopeDecision.DECLINE)
         if read.followup_of is None and scope.decision == ScopeDecision.NOT_COVERED and continues(question):
             merged, mf = self._read(question, turns, filters, merge=True)
             if merged.followup_of is not None:

@@ -115,7 +115,7 @@ def _embed(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> _Vectors:
     how much of the question it covers (E5 ranks English against Dutch text less well). Repeated filler is
     collapsed first: it costs embedder time and carries no meaning."""
     query = collapse_repeats(query)
-    own = embedder.embed_query(query)
+    own = embedder.embed_query(snapshot.analyzer.spell_out(query))
     gloss = snapshot.analyzer.english_gloss(query)
     if gloss is None:
         return _Vectors(own, own, snapshot.analyzer.is_english(query))

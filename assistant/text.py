@@ -42,6 +42,7 @@ class Analyzer:
     vocabulary: set[str] = field(default_factory=set)  # stems seen in the corpus
     doc_freq: dict[str, int] = field(default_factory=dict)
     n_docs: int = 0
+    _shorthand: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 
     def learn(self, texts: list[str]) -> None:
         for t in texts:
@@ -92,6 +93,23 @@ class Analyzer:
             if any(fold(g) in present for g in group):
                 extra.extend(group)
         return text if not extra else f"{text} {' '.join(extra)}"
+
+    def spell_out(self, text: str) -> str:
+        """Chat shorthand written out ("lln gr 7" -> "leerlingen groep 7") in a Dutch question; any other
+        text comes back unchanged (the same string, so its embedding is the one already cached)."""
+        if not self.synonyms.spell_out or self.is_english(text):
+            return text
+        pattern = self._shorthand_pattern()
+        if not pattern.search(text):
+            return text
+        return pattern.sub(lambda m: self.synonyms.spell_out[m.group(0).lower()], text)
+
+    def _shorthand_pattern(self) -> re.Pattern[str]:
+        if self._shorthand is None:
+            terms = sorted(self.synonyms.spell_out, key=len, reverse=True)
+            self._shorthand = re.compile(r"(?<![\w'-])(?:" + "|".join(map(re.escape, terms)) + r")(?![\w'-])",
+                                         re.IGNORECASE)
+        return self._shorthand
 
     @staticmethod
     def is_english(text: str) -> bool:

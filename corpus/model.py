@@ -135,6 +135,7 @@ class Synonyms:
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)
     groups: tuple[tuple[str, ...], ...] = ()
     english: dict[str, tuple[str, ...]] = field(default_factory=dict)  # English word -> card words (a glossary)
+    spell_out: dict[str, str] = field(default_factory=dict)  # chat shorthand -> the words it stands for
 
 
 def _load_links(path: Path) -> dict[str, Link]:
@@ -220,4 +221,5 @@ def load_synonyms(corpus_dir: Path | None = None) -> Synonyms:
             expand.setdefault(str(k).lower(), tuple(str(v) for v in vs))
     groups = tuple(tuple(str(w).lower() for w in g) for g in raw.get("groups") or [])
     english = {str(k).lower(): tuple(str(v) for v in vs) for k, vs in (raw.get("english") or {}).items()}
-    return Synonyms(expand=expand, groups=groups, english=english)
+    spell_out = {str(k).lower(): str(v) for k, v in (raw.get("spell_out") or {}).items()}
+    return Synonyms(expand=expand, groups=groups, english=english, spell_out=spell_out)

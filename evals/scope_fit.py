@@ -1,13 +1,13 @@
 """Fit the scope decision (assistant/scope.py) on development questions; store it in corpus/scope_model.json.
 
 Development data: the in-scope and out-of-scope questions of the development sets (golden.yaml and
-holdout..holdout10, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
+holdout..holdout11, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
 itself, so a bank question would "find itself": its features are computed with its own fold of the bank
 left out (cosines and the off-topic vocabulary). Weights come from an L2-regularised logistic regression
 (numpy, Newton steps) on standardised features. Thresholds are chosen on out-of-fold probabilities (every
 question scored by a model that never saw it): the answer threshold minimises in-scope declines / 2 % +
 off-topic answered / 5 % over the staff-written sets (not the bank); the related threshold splits the
-declines into "not covered, but related" and a plain decline. The blind set (holdout11) is never used here.
+declines into "not covered, but related" and a plain decline. The blind set (holdout12) is never used here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.conversation import read_question
 from assistant.index import IndexSnapshot
-from assistant.request_frames import request_frames
+from assistant.request_frames import addresses_assistant, request_frames
 from assistant.scope import MODEL_FILE, ScopeFeatures, ScopeModel, features_from, in_scope_sims
 from assistant.text import stem, words
 from assistant.types import Turn
@@ -31,7 +31,7 @@ from evals import EVALS_DIR
 from evals.runner import load_golden
 
 DEV_SETS = ("golden", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
-            "holdout8", "holdout9", "holdout10")
+            "holdout8", "holdout9", "holdout10", "holdout11")
 FOLDS = 5
 L2 = 1.0
 
@@ -75,7 +75,7 @@ def bank_examples(snapshot: IndexSnapshot, embed: Any) -> list[Example]:
         fold_vocab.append(stems - vocab_in)
     out = []
     for i, text in enumerate(bank):
-        vec = embed(text)
+        vec = embed(snapshot.analyzer.spell_out(text))
         in_sims, off_sims = in_scope_sims(snapshot, vec)
         keep = np.array([_fold_of(j) != _fold_of(i) for j in range(len(off_sims))], dtype=bool)
         out.append(Example(text, False, f"bank:{snapshot.offtopic_topics[i]}", _features(snapshot, text, in_sims, off_sims[keep],
@@ -99,7 +99,7 @@ def set_examples(snapshot: IndexSnapshot, embed: Any, names: Sequence[str] = DEV
     for name in names:
         for q in load_golden(EVALS_DIR / f"{name}.yaml"):
             query = read_question(q.question, Turn.coerce(q.history), max_turns).query
-            in_sims, off_sims = in_scope_sims(snapshot, embed(query))
+            in_sims, off_sims = in_scope_sims(snapshot, embed(snapshot.analyzer.spell_out(query)))
             out.append(Example(query, q.in_scope, name, _features(snapshot, query, in_sims, off_sims,
                                                                   snapshot.offtopic_vocab)))
     return out
@@ -142,7 +142,10 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, target_false_decline: flo
 
 
 def fit(snapshot: IndexSnapshot, embed: Any, *, related_share: float = 0.1) -> dict[str, Any]:
-    examples = set_examples(snapshot, embed) + bank_examples(snapshot, embed)
+    every = set_examples(snapshot, embed) + bank_examples(snapshot, embed)
+    # Questions that talk to the assistant are declined by rule (assistant/request_frames.py); the model
+    # decides the rest, so it is fitted, and its threshold chosen, on the rest.
+    examples = [e for e in every if not addresses_assistant(e.text)]
     x = np.stack([e.features.vector() for e in examples])
     y = np.array([1.0 if e.in_scope else 0.0 for e in examples])
     oof = out_of_fold(x, y)
@@ -161,6 +164,7 @@ def fit(snapshot: IndexSnapshot, embed: Any, *, related_share: float = 0.1) -> d
     return {"model": model.to_json(), "fitted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "fitted_on": {"sets": list(DEV_SETS), "bank": len([e for e in examples if e.source.startswith("bank")]),
                           "in_scope": int(y.sum()), "out_of_scope": int(len(y) - y.sum()), "folds": FOLDS,
+                          "declined_by_rule": len(every) - len(examples),
                           "threshold_rule": "on the sets (not the bank): min cost (in-scope declined/2% + off-topic answered/5%), "
                                             "median within 5%"},
             "out_of_fold": _oof_report(examples, oof, answer_t)}

@@ -22,6 +22,9 @@ PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
     "wat doe je daarna?", "hoe kijkt de kaart daarnaar?", "heb ik er als mentor iets aan?",
     "en als hetzelfde kind naar de brugklas gaat?", "als we dat weten, wat veranderen we dan?",
     "hebben die ook een versie voor kleuters?",
+    # the asker's own setting is no topic; "die lijst" and "bestaat ... ook" point back:
+    "en voor de middelbare school waar ik ook een paar uur lesgeef?", "en op de school waar ik werk?",
+    "bestaat die lijst ook in een uitvoering voor groep 1 tot en met 8?", "is dat overzicht er ook voor het vo?",
 ])
 def test_elliptical_questions_are_follow_ups(question: str) -> None:
     assert is_followup(question)
@@ -32,6 +35,7 @@ def test_elliptical_questions_are_follow_ups(question: str) -> None:
     "Hoe weet ik dat een kind armoede heeft?", "Maar hoe organiseer ik een ouderavond met tolken?",
     "Er zitten veel kinderen in mijn klas die thuis armoede hebben, wat kan ik doen?",
     "Wat kan ik doen als er in mijn klas gepest wordt?", "Zijn er interventies die werken tegen pesten?",
+    "Hoe help ik de kinderen die ik begeleid bij de overstap?",
 ])
 def test_questions_with_their_own_topic_stand_alone(question: str) -> None:
     assert not is_followup(question)

@@ -48,3 +48,18 @@ def test_no_second_copy_outside_the_text_module(pattern: str) -> None:
         if re.search(pattern, path.read_text(encoding="utf-8")):
             hits.append(rel)
     assert hits == []
+
+
+def test_chat_shorthand_is_written_out_for_the_embedder() -> None:
+    from assistant.text import Analyzer
+    from corpus.model import load_synonyms
+
+    a = Analyzer(load_synonyms())
+    assert (a.spell_out("lln gr 7 zitten nt lekker in hun vel na de zomervak, kost t veel tijd?")
+            == "leerlingen groep 7 zitten niet lekker in hun vel na de zomervakantie, kost het veel tijd?")
+    assert a.spell_out("Als IB'er op een sbo wil ik dit met het MT bespreken") == (
+        "Als IB'er op een sbo wil ik dit met het MT bespreken")  # acronyms of full sentences stay
+    plain = "Hoe betrek ik ouders bij de overstap naar het vo?"
+    assert a.spell_out(plain) is plain  # nothing to write out: the very same text (and cached embedding)
+    english = "What can n teachers do for t pupils?"
+    assert a.spell_out(english) is english  # English questions are left alone
