@@ -64,6 +64,8 @@ class RetrievalSettings(_Section):
     resource_weight: float = Field(1.0, ge=0, le=1, description="Multiplier for linked-resource chunks in the fused ranking (below 1: the card's own text ranks first when equally relevant).")
     link_support_weight: float = Field(0.25, ge=0, description="Share of a linked resource's fused score added to the card item that links to it (a relevant resource makes its suggestion relevant).")
     asked_keyword_weight: float = Field(0.75, ge=0, description="Multiplier for the keyword score of an asked-as question (corpus/asked_as.yaml) before an item takes the best of its own text and its questions (short questions get peaky BM25 scores).")
+    asked_top_n: int = Field(5, ge=1, le=20, description="An item's dense score over its asked-as questions takes the mean of its best this many ...")
+    asked_top_blend: float = Field(0.5, ge=0, le=1, description="... blended with the best one by this weight (1: the best alone). Measured on the development sets: best alone 0.752 link@2, this blend 0.780.")
     hub_penalty: float = Field(1.0, ge=0, le=2, description="Share of a card or asked-as vector's hubness (its mean cosine to its nearest reference questions) subtracted from its similarity: generic items stop winning every question.")
     general_weight: float = Field(0.7, ge=0, le=1, description="Multiplier for the general part (theme 0) when choosing the theme: it is broad and matches almost any question.")
     theme_item_weights: tuple[float, ...] = Field((1.0, 0.5, 0.25), min_length=1, description="A theme's score: its most relevant items' scores times these weights, best first (one strong match beats many mediocre ones).")

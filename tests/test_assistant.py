@@ -549,3 +549,20 @@ def test_the_sources_open_with_one_fitting_link_per_lead_item(real_assistant: As
         marks = [int(m) for m in re.findall(r"\[(\d+)\]", line)]
         assert marks == sorted(marks)
     assert {int(m) for m in re.findall(r"\[(\d+)\]", ans.answer)} == {c.n for c in ans.citations if not c.folded}
+
+
+def test_an_item_scores_the_blend_of_its_best_and_its_best_few_asked_as_questions() -> None:
+    import numpy as np
+
+    from assistant.retrieval import _asked_dense
+
+    pos = np.array([0, 0, 0, 2, 2])  # item 0 has three questions, item 1 none, item 2 two
+    sims = np.array([0.9, 0.5, 0.7, 0.6, 0.8], dtype=np.float32)
+    best_alone = _asked_dense(pos, sims, 3, top_n=5, blend=1.0)
+    assert np.allclose(best_alone[[0, 2]], [0.9, 0.8]) and best_alone[1] == -np.inf
+    blended = _asked_dense(pos, sims, 3, top_n=2, blend=0.5)
+    # item 0: 0.5 * 0.9 + 0.5 * mean(0.9, 0.7); item 2: 0.5 * 0.8 + 0.5 * mean(0.8, 0.6)
+    assert np.allclose(blended[[0, 2]], [0.85, 0.75]) and blended[1] == -np.inf
+    # one lucky match no longer beats an item whose questions all fit well
+    lucky = _asked_dense(np.array([0, 0, 0, 1, 1, 1]), np.array([0.92, 0.6, 0.6, 0.9, 0.89, 0.88]), 2, 5, 0.5)
+    assert lucky[1] > lucky[0]
