@@ -209,14 +209,14 @@ class Assistant:
         ("en hoeveel vakantiedagen heb ik?") is declined alone and never glued to the earlier one."""
         read, f = self._read(question, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-        scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
+        scope = decide_best((r.scope, r.scope_gloss, r.scope_question), self.scope_model, self.settings.scope)
         if addresses_assistant(question):  # an instruction or chit-chat: declined whatever its topic
             return read, f, r, replace(scope, decision=ScopeDecision.DECLINE)
         if read.followup_of is None and scope.decision == ScopeDecision.NOT_COVERED and continues(question):
             merged, mf = self._read(question, turns, filters, merge=True)
             if merged.followup_of is not None:
                 mr = retrieve(snap, self.store, self.embedder, self.settings, merged.query, mf)
-                ms = decide_best((mr.scope, mr.scope_gloss), self.scope_model, self.settings.scope)
+                ms = decide_best((mr.scope, mr.scope_gloss, mr.scope_question), self.scope_model, self.settings.scope)
                 if ms.decision == ScopeDecision.ANSWER:
                     return merged, mf, mr, ms
         return read, f, r, scope

@@ -142,8 +142,9 @@ class Scope:
 
 def decide_best(candidates: Sequence[ScopeFeatures | None], model: ScopeModel | None,
                 fallback: ScopeSettings) -> Scope:
-    """The most in-scope reading (an English question also through its Dutch gloss: E5 scores English
-    against Dutch text lower; on the off-topic bank's English questions the second look changed nothing)."""
+    """The most in-scope reading: the question itself, an English question also through its Dutch gloss (E5
+    scores English against Dutch text lower; on the off-topic bank's English questions the second look
+    changed nothing), a situation sketch also by its asking sentence (assistant/retrieval.py)."""
     scopes = [decide(f, model, fallback) for f in candidates if f is not None]
     return max(scopes, key=lambda s: s.probability)
 

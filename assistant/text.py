@@ -162,6 +162,18 @@ class Analyzer:
         return known / total if total else 0.0
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def question_sentence(text: str, min_sentences: int) -> str | None:
+    """The sentence that asks (the last one ending in '?', else the last one) of a text with at least
+    `min_sentences` sentences; None for a shorter text."""
+    parts = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    if len(parts) < min_sentences:
+        return None
+    return next((s for s in reversed(parts) if s.endswith("?")), parts[-1])
+
+
 # --- language of an answer (the LLM validator and the evals) -------------------------------------------
 # The same function-word lists as the question check above. (Two wider lists, _DUTCH_COMMON and
 # _ENGLISH_COMMON, stood here unused; they were removed rather than switched on, which would change the

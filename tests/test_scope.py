@@ -161,3 +161,20 @@ def test_an_instruction_is_declined_whatever_its_topic(real_assistant: Assistant
                                 "niet gewoon een hype?")
     assert plain.in_scope and plain.citations
     assert ans.status == "declined" and not ans.in_scope and not ans.citations
+
+
+@pytest.mark.slow
+def test_a_situation_sketch_is_also_judged_by_the_sentence_that_asks(real_assistant: Assistant) -> None:
+    from assistant.retrieval import retrieve
+    from assistant.scope import decide
+
+    sketch = ("Op onze scholengemeenschap wil de roosteraar de gemengde mavo/havo-brugklas afschaffen, omdat die "
+              "lastig in te plannen is. Ik ben mentor en zie elk jaar leerlingen die met een mavo-advies binnenkwamen "
+              "en na een jaar prima havo aankunnen. In de sectievergadering wil ik laten zien waarom die extra tijd "
+              "voor zulke leerlingen ertoe doet. Wat kan ik daarvoor gebruiken?")  # h7_026 (a development set)
+    a = real_assistant
+    r = retrieve(a.snapshot(), a.store, a.embedder, a.settings, sketch)
+    assert decide(r.scope, a.scope_model, a.settings.scope).decision != ScopeDecision.ANSWER  # the story, whole
+    assert r.scope_question is not None
+    ans = a.answer(sketch)
+    assert ans.status == "ok" and ans.in_scope and 4 in ans.themes

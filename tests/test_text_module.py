@@ -63,3 +63,13 @@ def test_chat_shorthand_is_written_out_for_the_embedder() -> None:
     assert a.spell_out(plain) is plain  # nothing to write out: the very same text (and cached embedding)
     english = "What can n teachers do for t pupils?"
     assert a.spell_out(english) is english  # English questions are left alone
+
+
+def test_the_asking_sentence_of_a_situation_sketch() -> None:
+    from assistant.text import question_sentence
+
+    sketch = ("Onze roosteraar wil de gemengde brugklas afschaffen. Dat is lastig in te roosteren. "
+              "Welke argumenten geeft de kaart om hem te houden? Ik hoor het graag.")
+    assert question_sentence(sketch, min_sentences=3) == "Welke argumenten geeft de kaart om hem te houden?"
+    assert question_sentence("Een kind huilt vaak. Wat doe ik?", min_sentences=3) is None  # judged whole
+    assert question_sentence("Eén. Twee. Drie", min_sentences=3) == "Drie"  # no question mark: the last one
