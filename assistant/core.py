@@ -16,7 +16,7 @@ from assistant.inputs import check_question, valid_text
 from assistant.privacy import PrivacyCheck, check_personal_data
 from assistant.question_log import log_question
 from assistant.request_frames import addresses_assistant
-from assistant.retrieval import Retrieval, allowed, retrieve
+from assistant.retrieval import Retrieval, allowed, question_scope, retrieve
 from assistant.scope import Scope, ScopeDecision, ScopeModel, decide_best, load_scope_model
 from assistant.stream import AnswerStream, Pieces
 from assistant.types import Answer, AnswerStatus, Filters, Passage, Role, Turn
@@ -209,17 +209,27 @@ class Assistant:
         ("en hoeveel vakantiedagen heb ik?") is declined alone and never glued to the earlier one."""
         read, f = self._read(question, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-        scope = decide_best((r.scope, r.scope_gloss, r.scope_question), self.scope_model, self.settings.scope)
+        scope = self._judge(snap, r)
         if addresses_assistant(question):  # an instruction or chit-chat: declined whatever its topic
             return read, f, r, replace(scope, decision=ScopeDecision.DECLINE)
         if read.followup_of is None and scope.decision == ScopeDecision.NOT_COVERED and continues(question):
             merged, mf = self._read(question, turns, filters, merge=True)
             if merged.followup_of is not None:
                 mr = retrieve(snap, self.store, self.embedder, self.settings, merged.query, mf)
-                ms = decide_best((mr.scope, mr.scope_gloss, mr.scope_question), self.scope_model, self.settings.scope)
+                ms = self._judge(snap, mr)
                 if ms.decision == ScopeDecision.ANSWER:
                     return merged, mf, mr, ms
         return read, f, r, scope
+
+    def _judge(self, snap: IndexSnapshot, r: Retrieval) -> Scope:
+        """The most in-scope reading decides; a long sketch's asking sentence is a third reading, looked at
+        only when the first ones do not answer (it could only raise the probability of an answer)."""
+        scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
+        if scope.decision == ScopeDecision.ANSWER:
+            return scope
+        asked = question_scope(snap, self.embedder, r.query)
+        return scope if asked is None else decide_best((r.scope, r.scope_gloss, asked), self.scope_model,
+                                                       self.settings.scope)
 
     def _decline(self, question: str, read: ReadQuestion, r: Retrieval, scope: Scope, seen: RetrievalDiagnostics,
                  started: float) -> Pieces:

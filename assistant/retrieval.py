@@ -37,7 +37,6 @@ class Retrieval:
     link_relevance: dict[str, float]  # link url -> how well its own asked-as questions / snapshot match
     scope: ScopeFeatures
     scope_gloss: ScopeFeatures | None = None  # an English question seen through its Dutch gloss (a second look)
-    scope_question: ScopeFeatures | None = None  # a long sketch's asking sentence on its own (a third look)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -278,16 +277,16 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         scope = scope_features(snapshot, query, vecs.own, english=vecs.english, keyword_max=kw_max)
         gloss = (scope_features(snapshot, query, vecs.rank, english=True, keyword_max=kw_max)
                  if vecs.rank is not vecs.own else None)
-        asked = _question_scope(snapshot, embedder, query)
     return Retrieval(query=query, ranked=ranked, themes=themes, theme_scores=theme_scores, card_relevance=card_rel,
-                     link_relevance=link_rel, scope=scope, scope_gloss=gloss, scope_question=asked, timings=timer.ms)
+                     link_relevance=link_rel, scope=scope, scope_gloss=gloss, timings=timer.ms)
 
 
-def _question_scope(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> ScopeFeatures | None:
+def question_scope(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> ScopeFeatures | None:
     """A situation sketch of three or more sentences is also judged on the sentence that asks (its last
     question): the story around it dilutes what the question is about. On the development sets this took
     in-scope declines from 6 to 4 of 822 with off-topic declines unchanged; from two sentences on, five
-    off-topic questions were answered, so two-sentence questions are judged whole."""
+    off-topic questions were answered, so two-sentence questions are judged whole. It costs a second
+    embedding, so the assistant asks for it only when the question itself is not answered."""
     ask = question_sentence(query, min_sentences=3)
     if ask is None:
         return None

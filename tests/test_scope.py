@@ -165,7 +165,7 @@ def test_an_instruction_is_declined_whatever_its_topic(real_assistant: Assistant
 
 @pytest.mark.slow
 def test_a_situation_sketch_is_also_judged_by_the_sentence_that_asks(real_assistant: Assistant) -> None:
-    from assistant.retrieval import retrieve
+    from assistant.retrieval import question_scope, retrieve
     from assistant.scope import decide
 
     sketch = ("Op onze scholengemeenschap wil de roosteraar de gemengde mavo/havo-brugklas afschaffen, omdat die "
@@ -175,6 +175,8 @@ def test_a_situation_sketch_is_also_judged_by_the_sentence_that_asks(real_assist
     a = real_assistant
     r = retrieve(a.snapshot(), a.store, a.embedder, a.settings, sketch)
     assert decide(r.scope, a.scope_model, a.settings.scope).decision != ScopeDecision.ANSWER  # the story, whole
-    assert r.scope_question is not None
+    asked = question_scope(a.snapshot(), a.embedder, sketch)
+    assert asked is not None and decide(asked, a.scope_model, a.settings.scope).decision == ScopeDecision.ANSWER
+    assert question_scope(a.snapshot(), a.embedder, "Een kind huilt vaak. Wat doe ik?") is None
     ans = a.answer(sketch)
     assert ans.status == "ok" and ans.in_scope and 4 in ans.themes
