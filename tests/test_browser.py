@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,9 +153,8 @@ def test_question_in_the_browser_gets_a_cited_answer(app_url: str) -> None:
 
             # Open the first source expander: the passage text and its link are there, the href exact.
             expander = reply.get_by_test_id("stExpander").filter(has_not_text="Meer uit").first
-            expander.locator("summary").click()
             details = expander.get_by_test_id("stExpanderDetails")
-            expect(details).to_be_visible()
+            _open(expander, details)
             expect(expander.locator("summary")).to_contain_text("Thema ")  # e.g. "[1] Thema 2 · ... · Direct aan de slag"
             link = details.locator("a[href^='http']").first
             expect(link).to_be_visible()
@@ -199,3 +199,20 @@ def test_beheer_and_evaluatie_are_not_served_by_default(app_url: str) -> None:
                 assert page.get_by_text("Feedback uit de chat").count() == 0
         finally:
             browser.close()
+
+
+def _open(expander: Any, details: Any, attempts: int = 3) -> None:
+    """Open an expander. Under load (CI, two test workers) Streamlit can re-render the message right after the
+    click and the expander comes back closed (seen once in CI: details stayed hidden); click again then, but
+    only while it is closed, so a slow opening is never toggled shut."""
+    from playwright.sync_api import expect
+
+    for attempt in range(attempts):
+        if expander.locator("details").get_attribute("open") is None:
+            expander.locator("summary").click()
+        try:
+            expect(details).to_be_visible(timeout=4000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
