@@ -42,7 +42,7 @@ anders nog ook verder welke wat hoe zit zitten doen werkt werken kunnen kan kun 
 specifiek specifieker vooral alleen eigenlijk graag dank bedankt oke ok please tell more example examples
 explain about also what how which does work situatie geval gevallen zo'n zulke school scholen klas klassen
 versie versies variant vorm editie document documenten pdf materiaal informatie info tekst lijst
-version one kind same bestaat bestaan uitvoering uitvoeringen
+version one kind same bestaat bestaan uitvoering uitvoeringen hiernaast daarnaast ernaast
 """.split())
 
 # The asker describing their own setting ("waar ik ook een paar uur lesgeef", "waar ik werk") names no topic.
@@ -57,7 +57,7 @@ _VO = re.compile(r"\b(vo|voortgezet onderwijs|middelbare|brugklas\w*|brugpiepers
 _SCHOOL_WORDS = frozenset(fold(w) for w in """
 po bao basisschool basisscholen basisonderwijs primair onderwijs groep groepen gr kleuter kleuters kleutergroep
 vo voortgezet middelbare brugklas brugklassers brugpiepers havo vwo vmbo mavo gymnasium lyceum isk secondary
-primary high
+primary high kindcentrum kindcentra ikc locatie locaties vestiging afdeling sbo so vso mbo praktijkonderwijs
 """.split())
 
 

@@ -20,18 +20,20 @@ _FRAMES = {
     "bedrag": r"prijs|prijzen|tarief\w*|uurtarief|euro|subsidie\w*|vergoeding\w*|vergoed\w*|declar\w*|"
               r"salaris\w*|loonschaal|schaal l[abc]|wat kost\w*|hoeveel kost\w*|hoeveel geld|hoeveel uur|hoeveel dagen|"
               r"hoeveel dagdelen|hoeveel fte|fte|bekostiging|lumpsum|begroting|wat verdient|wie betaalt|"
-              r"ouderbijdrage|lidmaatschap|achterstandsmiddelen|taakuren|studieverlof|verlof",
+              r"ouderbijdrage|lidmaatschap|achterstandsmiddelen|taakuren|studieverlof|verlof|hoeveel procent|"
+              r"welk percentage|uitrekenen|bereken\w*",
     "medisch": r"medicatie|medicijn\w*|ritalin|diagnose\w*|diagnosticer\w*|cardioloog|psychiater|adhd|"
                r"autisme|dyslexie\w*|epilepsie|epileptische|allergie\w*|griepprik|vaccin\w*|therapie|therapeut\w*|"
                r"dosis|dosering|melatonine|insuline|diabetes|koorts|ptss|mutisme|hechtingsstoornis",
     "product": r"magister|somtoday|parnassys|esis|cito|leerling in beeld|google classroom|google forms|snappet|gynzy|"
-               r"excel|zermelo|teams|sharepoint|word-bestand|ipads?|chromebook\w*|inlog\w*|wachtwoord\w*|"
-               r"welke app|software|digibord|beamer|sjabloon|template|welke aanbieder|welke methode",
+               r"excel|zermelo|microsoft teams|in teams een|breakout-rooms?|sharepoint|word-bestand|ipads?|chromebook\w*|inlog\w*|wachtwoord\w*|"
+               r"welke app|software|digibord|beamer|sjabloon|template|welke aanbieder|welke methode|"
+               r"telefoonnummer\w*|mailadres\w*|e-mailadres\w*|contactgegevens|contactpersoon",
     "tekst": r"vertaal (de|het|een|dit|deze|die|mijn|onze|je|jouw)|schrijf (een|me|mij|voor)|stel een (mail|brief|tekst)|"
              r"maak (me|mij|voor mij|een) (\w+ ){0,2}(les|lesplan|rooster|weekrooster|jaarplanning|powerpoint|"
              r"presentatie|brief|mail|tekst|dictee|draaiboek|toets|quiz)|"
              r"maak (me|mij|voor mij) (een|de|het)|genereer\w*|formuleer (een|me|mij)|gedicht|opstel|samenvatting van|"
-             r"vat (dit|dat|het) \w* ?samen",
+             r"vat (dit|dat|het) \w* ?samen|bedenk (een|twee|drie|vier|vijf|tien|\d+|me|mij|voor)",
     "assistent": r"doe alsof|doe eens alsof|speel (een|de|voor)|vergeet (je|alle|de)|negeer|jouw mening|je eigen mening|"
                  r"persoonlijke mening|wat vind jij|ben jij|wie ben je|heb jij (eigenlijk|ook|zelf)|hoe was jouw|"
                  r"hoe gaat het met je|vanaf nu (ben|wil|moet|antwoord)|taalmodel|vertel een (grap|mop)|een (leuke )?(grap|mop)|hoe laat is het|het weer|"

@@ -25,6 +25,7 @@ PARENTS = "Hoe betrek ik ouders die slecht Nederlands spreken?"
     # the asker's own setting is no topic; "die lijst" and "bestaat ... ook" point back:
     "en voor de middelbare school waar ik ook een paar uur lesgeef?", "en op de school waar ik werk?",
     "bestaat die lijst ook in een uitvoering voor groep 1 tot en met 8?", "is dat overzicht er ook voor het vo?",
+    "en voor het kindcentrum hiernaast, groep 1 tot en met 8?",  # another school setting is no topic either
 ])
 def test_elliptical_questions_are_follow_ups(question: str) -> None:
     assert is_followup(question)

