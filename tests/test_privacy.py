@@ -260,7 +260,7 @@ KNOWN_FALSE_POSITIVES = {"h10_104"}  # "... in Uk & Puk": a VVE programme read a
                                   "evals/holdout3.yaml", "evals/holdout4.yaml", "evals/holdout5.yaml",
                                   "evals/holdout6.yaml", "evals/holdout7.yaml",
                                   "evals/holdout8.yaml", "evals/holdout9.yaml", "evals/holdout10.yaml",
-                                  "evals/holdout11.yaml", "evals/holdout12.yaml",
+                                  "evals/holdout11.yaml", "evals/holdout12.yaml", "evals/holdout13.yaml",
                                   "corpus/offtopic.yaml"])
 def test_no_question_of_the_question_files_is_flagged(name: str) -> None:
     questions = _questions(ROOT / name)
