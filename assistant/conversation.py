@@ -46,9 +46,9 @@ version one kind same bestaat bestaan uitvoering uitvoeringen hiernaast daarnaas
 """.split())
 
 # The asker describing their own setting ("waar ik ook een paar uur lesgeef", "waar ik werk") names no topic.
-_SELF_CLAUSE = re.compile(r"\b(waar|waarin|waarop|waar ik|die)\s+(ik|we|wij)\s+(\w+\s+){0,5}?"
-                          r"(lesgeef|lesgeven|les geef|les geven|werk|werken|sta|staan|invallen|inval|begeleid|begeleiden)\b",
-                          re.IGNORECASE)
+_SELF_CLAUSE = re.compile(r"\b(waar|waarin|waarop|die)\s+(ik|we|wij)\s+(\w+\s+){0,5}?"
+                          r"(lesgeef|lesgeven|les geef|les geven|werk|werken|sta|staan|invallen|inval|begeleid|"
+                          r"begeleiden)\b", re.IGNORECASE)
 
 _PO = re.compile(r"\b(po|bao|basisschool|basisscholen|basisonderwijs|primair onderwijs|groep\s*[1-8]|gr\.?\s*[1-8]|"
                  r"groepen\s*[1-8]|kleuters?|kleutergroep\w*|primary school|primary)\b", re.IGNORECASE)

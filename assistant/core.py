@@ -209,9 +209,11 @@ class Assistant:
         ("en hoeveel vakantiedagen heb ik?") is declined alone and never glued to the earlier one."""
         read, f = self._read(question, turns, filters)
         r = retrieve(snap, self.store, self.embedder, self.settings, read.query, f)
-        scope = self._judge(snap, r)
-        if addresses_assistant(question):  # an instruction or chit-chat: declined whatever its topic
+        if addresses_assistant(question):  # an instruction or chit-chat: declined whatever its topic, so its
+            # scope is read without the sketch's extra look (an embedding that could not change the outcome)
+            scope = decide_best((r.scope, r.scope_gloss), self.scope_model, self.settings.scope)
             return read, f, r, replace(scope, decision=ScopeDecision.DECLINE)
+        scope = self._judge(snap, r)
         if read.followup_of is None and scope.decision == ScopeDecision.NOT_COVERED and continues(question):
             merged, mf = self._read(question, turns, filters, merge=True)
             if merged.followup_of is not None:

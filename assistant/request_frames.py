@@ -15,7 +15,8 @@ _FRAMES = {
              r"volgens de regels|wat zijn de regels|welke regels gelden|regelgeving|kwalificatieplicht|"
              r"(heb|hebben|heeft) (ik|we|wij|ze|zij|hij|een \w+|de \w+) (\w+ )?recht op|toestemming|toelatingseisen|"
              r"taaleisen|eisen stelt|welke eisen|procedure|meldcode|"
-             r"binnen hoeveel|hoe lang van tevoren|deadline|uiterlijk|maximaal hebben|hoeveel \w+ mogen|mogen er maximaal|"
+             r"binnen hoeveel|hoe lang van tevoren|deadline|uiterlijk|maximaal hebben|hoeveel \w+ mogen|"
+             r"mogen er maximaal|"
              r"mag (ik|een school|de school|we|wij) (\w+ ){0,3}(weigeren|vrij|melden|eisen)|inspectie",
     "bedrag": r"prijs|prijzen|tarief\w*|uurtarief|euro|subsidie\w*|vergoeding\w*|vergoed\w*|declar\w*|"
               r"salaris\w*|loonschaal|schaal l[abc]|wat kost\w*|hoeveel kost\w*|hoeveel geld|hoeveel uur|hoeveel dagen|"
@@ -26,7 +27,8 @@ _FRAMES = {
                r"autisme|dyslexie\w*|epilepsie|epileptische|allergie\w*|griepprik|vaccin\w*|therapie|therapeut\w*|"
                r"dosis|dosering|melatonine|insuline|diabetes|koorts|ptss|mutisme|hechtingsstoornis",
     "product": r"magister|somtoday|parnassys|esis|cito|leerling in beeld|google classroom|google forms|snappet|gynzy|"
-               r"excel|zermelo|microsoft teams|in teams een|breakout-rooms?|sharepoint|word-bestand|ipads?|chromebook\w*|inlog\w*|wachtwoord\w*|"
+               r"excel|zermelo|microsoft teams|in teams een|breakout-rooms?|sharepoint|word-bestand|ipads?|"
+               r"chromebook\w*|inlog\w*|wachtwoord\w*|"
                r"welke app|software|digibord|beamer|sjabloon|template|welke aanbieder|welke methode|"
                r"telefoonnummer\w*|mailadres\w*|e-mailadres\w*|contactgegevens|contactpersoon",
     "tekst": r"vertaal (de|het|een|dit|deze|die|mijn|onze|je|jouw)|schrijf (een|me|mij|voor)|stel een (mail|brief|tekst)|"
@@ -36,7 +38,8 @@ _FRAMES = {
              r"vat (dit|dat|het) \w* ?samen|bedenk (een|twee|drie|vier|vijf|tien|\d+|me|mij|voor)",
     "assistent": r"doe alsof|doe eens alsof|speel (een|de|voor)|vergeet (je|alle|de)|negeer|jouw mening|je eigen mening|"
                  r"persoonlijke mening|wat vind jij|ben jij|wie ben je|heb jij (eigenlijk|ook|zelf)|hoe was jouw|"
-                 r"hoe gaat het met je|vanaf nu (ben|wil|moet|antwoord)|taalmodel|vertel een (grap|mop)|een (leuke )?(grap|mop)|hoe laat is het|het weer|"
+                 r"hoe gaat het met je|vanaf nu (ben|wil|moet|antwoord)|taalmodel|vertel een (grap|mop)|"
+                 r"een (leuke )?(grap|mop)|hoe laat is het|het weer|"
                  r"lievelingsboek|spreek me",
 }
 
@@ -58,5 +61,5 @@ def request_frames(question: str) -> int:
 def addresses_assistant(question: str) -> bool:
     """The question talks to the assistant instead of asking about school: an instruction ("negeer de kaart",
     "vergeet je instructies"), a role to play, its own opinion or chit-chat with it. Declined whatever its
-    topic: text is data, never instructions (on the development sets: 0 of 822 in-scope questions)."""
+    topic: text is data, never instructions (on the development sets: 0 of 904 in-scope questions)."""
     return bool(_COMPILED["assistent"].search(fold(question))) or is_instruction(question)
