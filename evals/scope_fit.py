@@ -1,13 +1,13 @@
 """Fit the scope decision (assistant/scope.py) on development questions; store it in corpus/scope_model.json.
 
 Development data: the in-scope and out-of-scope questions of the development sets (golden.yaml and
-holdout..holdout12, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
+holdout..holdout13, all studied before) and the off-topic bank (corpus/offtopic.yaml). The bank is indexed
 itself, so a bank question would "find itself": its features are computed with its own fold of the bank
 left out (cosines and the off-topic vocabulary). Weights come from an L2-regularised logistic regression
 (numpy, Newton steps) on standardised features. Thresholds are chosen on out-of-fold probabilities (every
 question scored by a model that never saw it): the answer threshold minimises in-scope declines / 2 % +
 off-topic answered / 5 % over the staff-written sets (not the bank); the related threshold splits the
-declines into "not covered, but related" and a plain decline. The blind set (holdout13) is never used here.
+declines into "not covered, but related" and a plain decline. The blind set (holdout14) is never used here.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from evals import EVALS_DIR
 from evals.runner import load_golden
 
 DEV_SETS = ("golden", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
-            "holdout8", "holdout9", "holdout10", "holdout11",
-            "holdout12")
+            "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13")
 FOLDS = 5
 L2 = 1.0
 
