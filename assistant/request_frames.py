@@ -16,16 +16,16 @@ _FRAMES = {
              r"(heb|hebben|heeft) (ik|we|wij|ze|zij|hij|een \w+|de \w+) (\w+ )?recht op|toestemming|toelatingseisen|"
              r"taaleisen|eisen stelt|welke eisen|procedure|meldcode|"
              r"binnen hoeveel|hoe lang van tevoren|deadline|uiterlijk|maximaal hebben|hoeveel \w+ mogen|"
-             r"mogen er maximaal|"
+             r"mogen er maximaal|hoeveel leerlingen (mag|mogen|moet|moeten|hebben we nodig)|(een )?groep (te )?(kunnen )?openen|"
              r"mag (ik|een school|de school|we|wij) (\w+ ){0,3}(weigeren|vrij|melden|eisen)|inspectie",
     "bedrag": r"prijs|prijzen|tarief\w*|uurtarief|euro|subsidie\w*|vergoeding\w*|vergoed\w*|declar\w*|"
               r"salaris\w*|loonschaal|schaal l[abc]|wat kost\w*|hoeveel kost\w*|hoeveel geld|hoeveel uur|hoeveel dagen|"
               r"hoeveel dagdelen|hoeveel fte|fte|bekostiging|lumpsum|begroting|wat verdient|wie betaalt|"
               r"ouderbijdrage|lidmaatschap|achterstandsmiddelen|taakuren|studieverlof|verlof|hoeveel procent|"
-              r"welk percentage|uitrekenen|bereken\w*",
+              r"welk percentage|uitrekenen|bereken\w*|formatie\w*",
     "medisch": r"medicatie|medicijn\w*|ritalin|diagnose\w*|diagnosticer\w*|cardioloog|psychiater|adhd|"
                r"autisme|dyslexie\w*|epilepsie|epileptische|allergie\w*|griepprik|vaccin\w*|therapie|therapeut\w*|"
-               r"dosis|dosering|melatonine|insuline|diabetes|koorts|ptss|mutisme|hechtingsstoornis",
+               r"dosis|dosering|melatonine|insuline|diabetes|koorts|ptss|mutisme|\w*stoornis(sen)?|depressie|depressies",
     "product": r"magister|somtoday|parnassys|esis|cito|leerling in beeld|google classroom|google forms|snappet|gynzy|"
                r"excel|zermelo|microsoft teams|in teams een|breakout-rooms?|sharepoint|word-bestand|ipads?|"
                r"chromebook\w*|inlog\w*|wachtwoord\w*|"

@@ -115,8 +115,8 @@ def _embed(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> _Vectors:
     """An English question is also embedded as its Dutch gloss: ranking uses both, the gloss weighted by
     how much of the question it covers (E5 ranks English against Dutch text less well). Repeated filler is
     collapsed first: it costs embedder time and carries no meaning."""
-    query = collapse_repeats(query)
-    own = embedder.embed_query(snapshot.analyzer.spell_out(query))
+    own = embedder.embed_query(snapshot.analyzer.embedding_text(query))
+    query = collapse_repeats(query)  # the gloss and the language test read the same collapsed text
     gloss = snapshot.analyzer.english_gloss(query)
     if gloss is None:
         return _Vectors(own, own, snapshot.analyzer.is_english(query))
@@ -291,5 +291,5 @@ def question_scope(snapshot: IndexSnapshot, embedder: Embedder, query: str) -> S
     if ask is None:
         return None
     kw = snapshot.keyword_scores(ask)
-    return scope_features(snapshot, ask, embedder.embed_query(snapshot.analyzer.spell_out(ask)),
+    return scope_features(snapshot, ask, embedder.embed_query(snapshot.analyzer.embedding_text(ask)),
                           english=snapshot.analyzer.is_english(ask), keyword_max=float(kw.max()) if len(kw) else 0.0)

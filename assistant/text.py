@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from assistant.urls import URL_RE
 from corpus.model import Synonyms
-from corpus.text import SEARCH_STOPWORDS
+from corpus.text import SEARCH_STOPWORDS, collapse_repeats
 from corpus.text import fold as fold
 from corpus.text import stem as stem
 
@@ -93,6 +93,12 @@ class Analyzer:
             if any(fold(g) in present for g in group):
                 extra.extend(group)
         return text if not extra else f"{text} {' '.join(extra)}"
+
+    def embedding_text(self, text: str) -> str:
+        """The text the embedder sees for a question: repeated filler collapsed, Dutch shorthand written out.
+        Retrieval, the sketch's asking sentence and the scope fitter all embed through this one function,
+        so the scope model is fitted on the same vectors it later judges."""
+        return self.spell_out(collapse_repeats(text))
 
     def spell_out(self, text: str) -> str:
         """Chat shorthand written out ("lln gr 7" -> "leerlingen groep 7") in a Dutch question; any other

@@ -75,7 +75,7 @@ def bank_examples(snapshot: IndexSnapshot, embed: Any) -> list[Example]:
         fold_vocab.append(stems - vocab_in)
     out = []
     for i, text in enumerate(bank):
-        vec = embed(snapshot.analyzer.spell_out(text))
+        vec = embed(snapshot.analyzer.embedding_text(text))
         in_sims, off_sims = in_scope_sims(snapshot, vec)
         keep = np.array([_fold_of(j) != _fold_of(i) for j in range(len(off_sims))], dtype=bool)
         out.append(Example(text, False, f"bank:{snapshot.offtopic_topics[i]}", _features(snapshot, text, in_sims, off_sims[keep],
@@ -99,7 +99,7 @@ def set_examples(snapshot: IndexSnapshot, embed: Any, names: Sequence[str] = DEV
     for name in names:
         for q in load_golden(EVALS_DIR / f"{name}.yaml"):
             query = read_question(q.question, Turn.coerce(q.history), max_turns).query
-            in_sims, off_sims = in_scope_sims(snapshot, embed(snapshot.analyzer.spell_out(query)))
+            in_sims, off_sims = in_scope_sims(snapshot, embed(snapshot.analyzer.embedding_text(query)))
             out.append(Example(query, q.in_scope, name, _features(snapshot, query, in_sims, off_sims,
                                                                   snapshot.offtopic_vocab)))
     return out

@@ -65,6 +65,19 @@ def test_chat_shorthand_is_written_out_for_the_embedder() -> None:
     assert a.spell_out(english) is english  # English questions are left alone
 
 
+def test_every_question_is_embedded_through_one_function() -> None:
+    """Runtime retrieval and the scope fitter must embed the same text: the fitted model judges vectors
+    made the way it was fitted (a drift here once left repeats collapsed only at runtime)."""
+    from assistant.text import Analyzer
+    from corpus.model import load_synonyms
+
+    a = Analyzer(load_synonyms())
+    assert a.embedding_text("lln gr 7 zijn zooooo moe moe moe moe") == "leerlingen groep 7 zijn zooo moe moe"
+    callers = [p.relative_to(ROOT).as_posix() for d in ("assistant", "evals", "ingest", "ui", "praktijkkaart")
+               for p in (ROOT / d).rglob("*.py") if "analyzer.spell_out(" in p.read_text(encoding="utf-8")]
+    assert callers == []
+
+
 def test_the_asking_sentence_of_a_situation_sketch() -> None:
     from assistant.text import question_sentence
 
