@@ -214,15 +214,17 @@ def _card_relevance(snapshot: IndexSnapshot, k_vals: np.ndarray, d_vals: np.ndar
 
 
 def _link_relevance(snapshot: IndexSnapshot, asked_sims: np.ndarray, asked_mask: np.ndarray,
-                    ranked: list[Passage]) -> dict[str, float]:
-    """Per link: the best dense score of its own asked-as questions, or of its snapshot chunks."""
+                    dense: dict[int, float]) -> dict[str, float]:
+    """Per link: the best cosine of its own asked-as questions or of its snapshot chunks. Both are cosines
+    (a ranked chunk's fused score is on another scale: it made any fetched link outrank its sibling)."""
     out: dict[str, float] = {}
     for a, s, ok in zip(snapshot.asked, asked_sims, asked_mask):
         if a.link_url and ok:
             out[a.link_url] = max(out.get(a.link_url, -1.0), float(s))
-    for p in ranked:
-        if p.source_url:
-            out[p.source_url] = max(out.get(p.source_url, -1.0), float(p.score))
+    for i, s in dense.items():
+        url = snapshot.passages[i].source_url
+        if url:
+            out[url] = max(out.get(url, -1.0), float(s))
     return out
 
 
@@ -271,7 +273,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
             card_rel = _card_relevance(snapshot, k_vals, d_vals, fused, settings)
         theme_scores = _theme_scores(snapshot, card_rel, settings)
         themes = sorted(theme_scores, key=lambda th: -theme_scores[th])
-        link_rel = _link_relevance(snapshot, asked_sims, asked_mask, ranked)
+        link_rel = _link_relevance(snapshot, asked_sims, asked_mask, {i: v for i, v in dense.items() if mask[i]})
     with timer("scope_ms"):
         kw_max = float(kw_all.max()) if len(kw_all) else 0.0
         scope = scope_features(snapshot, query, vecs.own, english=vecs.english, keyword_max=kw_max)

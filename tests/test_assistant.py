@@ -566,3 +566,16 @@ def test_an_item_scores_the_blend_of_its_best_and_its_best_few_asked_as_question
     # one lucky match no longer beats an item whose questions all fit well
     lucky = _asked_dense(np.array([0, 0, 0, 1, 1, 1]), np.array([0.92, 0.6, 0.6, 0.9, 0.89, 0.88]), 2, 5, 0.5)
     assert lucky[1] > lucky[0]
+
+
+def test_a_link_is_chosen_among_its_siblings_on_one_scale(real_assistant: Assistant) -> None:
+    """An item's links are ordered by cosines only (its asked-as questions, its snapshot chunks): a fetched
+    chunk's fused score (up to keyword + dense weight) once made the fetched link win whatever was asked."""
+    a = real_assistant
+    r = retrieve(a.snapshot(), a.store, a.embedder, a.settings,
+                 "Na de kerst komen er zes gevluchte kinderen bij ons op school. Hoe werken we aan hun welzijn?")
+    assert r.link_relevance and max(r.link_relevance.values()) <= 1.0 + 1e-6
+    general = "https://www.pharos.nl/infosheets/welbevinden-op-school/"
+    newcomers = ("https://www.pharos.nl/infosheets/hoe-werk-je-aan-welbevinden-op-scholen-met-vluchtelingen-en-"
+                 "andere-nieuwkomers/")
+    assert r.link_relevance[newcomers] > r.link_relevance[general]
