@@ -87,7 +87,7 @@ def bounded_history(turns: list[Turn], max_turns: int, max_chars: int = MAX_TURN
 class ReadQuestion:
     query: str  # what retrieval and the scope decision see
     followup_of: str | None  # the earlier question it was merged with, or None
-    school_type: SchoolFilter | None  # named in the question (exactly one of PO / VO), else None
+    school_type: SchoolFilter | None  # named in the question (exactly one of PO / VO), else the last one named earlier
 
 
 def school_type_in(text: str) -> SchoolFilter | None:
@@ -121,8 +121,15 @@ def read_question(question: str, history: list[Turn] | None, max_turns: int, *, 
     """The question as retrieval sees it: merged with the earlier question when it is a follow-up (or when
     `merge` asks for that reading), else on its own."""
     earlier = [t.content for t in bounded_history(history or [], max_turns) if t.role == "user" and t.content.strip()]
-    school = school_type_in(question)
+    school = school_type_in(question) or _named_earlier(earlier)
     if not earlier or not (merge or is_followup(question)):
         return ReadQuestion(question, None, school)
     previous = earlier[-1]
-    return ReadQuestion(f"{previous[:MAX_MERGED_CHARS]} {question}", previous, school or school_type_in(previous))
+    return ReadQuestion(f"{previous[:MAX_MERGED_CHARS]} {question}", previous, school)
+
+
+def _named_earlier(earlier: list[str]) -> SchoolFilter | None:
+    """The school type the asker named last in the conversation: a new topic does not change the school they
+    work at ("mijn groep 6 ..." then "hoe trekken we dat door naar de hele school?" still asks for the PO
+    version). A type named in the question itself wins."""
+    return next((st for text in reversed(earlier) if (st := school_type_in(text)) is not None), None)

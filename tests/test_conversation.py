@@ -53,6 +53,19 @@ def test_read_question_merges_only_follow_ups_and_reads_the_school_type() -> Non
     assert read_question("en voor het VO?", [], 6).followup_of is None
 
 
+def test_the_school_type_named_earlier_carries_over_to_a_question_of_its_own() -> None:
+    """The asker's school does not change with the topic: a new question that names no school type is read
+    for the type they named earlier (the last one), and one it names itself wins."""
+    history = [Turn("user", "Wat is een caring classroom in mijn groep 6?"), Turn("assistant", "…"),
+               Turn("user", "Hoe praat ik met ouders over zorg?"), Turn("assistant", "…")]
+    alone = read_question("Is er een checklist om te zien hoe de hele school ervoor staat?", history, 6)
+    assert alone.followup_of is None and alone.school_type == "po"
+    assert read_question("Is er zo'n checklist voor de brugklas?", history, 6).school_type == "vo"
+    assert read_question("Is er een checklist?", [], 6).school_type is None
+    switched = history + [Turn("user", "En in 3 havo?"), Turn("assistant", "…")]
+    assert read_question("Is er een checklist?", switched, 6).school_type == "vo"  # the last one named
+
+
 @pytest.mark.parametrize("text, expected", [
     ("groep 8", "po"), ("in de brugklas", "vo"), ("op de basisschool", "po"), ("havo 3", "vo"),
     ("van groep 8 naar het VO", None), ("ouders betrekken", None), ("po", "po"), ("ISK", "vo"),
