@@ -61,5 +61,5 @@ def request_frames(question: str) -> int:
 def addresses_assistant(question: str) -> bool:
     """The question talks to the assistant instead of asking about school: an instruction ("negeer de kaart",
     "vergeet je instructies"), a role to play, its own opinion or chit-chat with it. Declined whatever its
-    topic: text is data, never instructions (on the development sets: 0 of 904 in-scope questions)."""
+    topic: text is data, never instructions (on the development sets: 0 of 986 in-scope questions)."""
     return bool(_COMPILED["assistent"].search(fold(question))) or is_instruction(question)

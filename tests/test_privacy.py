@@ -261,6 +261,7 @@ KNOWN_FALSE_POSITIVES = {"h10_104"}  # "... in Uk & Puk": a VVE programme read a
                                   "evals/holdout6.yaml", "evals/holdout7.yaml",
                                   "evals/holdout8.yaml", "evals/holdout9.yaml", "evals/holdout10.yaml",
                                   "evals/holdout11.yaml", "evals/holdout12.yaml", "evals/holdout13.yaml",
+                                  "evals/holdout14.yaml",
                                   "corpus/offtopic.yaml"])
 def test_no_question_of_the_question_files_is_flagged(name: str) -> None:
     questions = _questions(ROOT / name)
