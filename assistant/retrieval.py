@@ -260,7 +260,8 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
         mask, asked_mask = _masks(snapshot, f)
         kw_cand = np.flatnonzero((kw > 0) & mask)
         kw_top = kw_cand[np.argsort(-kw[kw_cand], kind="stable")][: settings.retrieval.candidates]
-        fused = _fuse({int(i): float(kw[i]) for i in kw_top}, {i: s for i, s in dense.items() if mask[i]}, settings)
+        dense_ok = {i: s for i, s in dense.items() if mask[i]}  # the filters' dense hits: fusion and link choice
+        fused = _fuse({int(i): float(kw[i]) for i in kw_top}, dense_ok, settings)
         for i in fused:
             if snapshot.passages[i].kind == Kind.BRON:
                 fused[i] *= settings.retrieval.resource_weight
@@ -273,7 +274,7 @@ def retrieve(snapshot: IndexSnapshot, store: Store, embedder: Embedder, settings
             card_rel = _card_relevance(snapshot, k_vals, d_vals, fused, settings)
         theme_scores = _theme_scores(snapshot, card_rel, settings)
         themes = sorted(theme_scores, key=lambda th: -theme_scores[th])
-        link_rel = _link_relevance(snapshot, asked_sims, asked_mask, {i: v for i, v in dense.items() if mask[i]})
+        link_rel = _link_relevance(snapshot, asked_sims, asked_mask, dense_ok)
     with timer("scope_ms"):
         kw_max = float(kw_all.max()) if len(kw_all) else 0.0
         scope = scope_features(snapshot, query, vecs.own, english=vecs.english, keyword_max=kw_max)
